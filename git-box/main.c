@@ -1,0 +1,157 @@
+/*
+ * git box: one binary, many entry points. git runs it as `git box CMD`;
+ * the hooks run `git box hook NAME` and the filter `git box filter-process`.
+ */
+#include <git2.h>
+#include <gpgme.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+#include <archive.h>
+#include <curl/curl.h>
+#include <yaml.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "output.h"
+#include "banned.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	int hidden;       /* entry points for git, not for people */
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "make a box of a folder or repository", 0 },
+	{ "status", cmd_status, "show the box, its state and the next step", 0 },
+	{ "install", cmd_install, "set up hooks, filter and refspecs in this clone", 0 },
+	{ "uninstall", cmd_uninstall, "remove exactly what install added", 0 },
+	{ "hook", cmd_hook, "run a git hook (called by the hook shims)", 1 },
+	{ "filter-process", cmd_filter_process, "git's long-running filter (called by git)", 1 },
+};
+
+static const char *const main_synopsis[] = {
+	"git box [-C <path>] [--version] [-h | --help] <command> [<args>]",
+	NULL,
+};
+
+static void list_commands(FILE *out)
+{
+	fprintf(out, "\nThe git box commands are:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!commands[i].hidden)
+			fprintf(out, "   %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'git box help <command>' or 'git box <command> --help' opens its manual.\n");
+}
+
+static void main_usage(FILE *out)
+{
+	fprintf(out, "usage: %s\n", main_synopsis[0]);
+	list_commands(out);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int show_version(void)
+{
+	int major, minor, rev;
+	const char *yaml = yaml_get_version_string();
+	curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+
+	git_libgit2_version(&major, &minor, &rev);
+	printf("git box version %s\n", GIT_BOX_VERSION);
+	printf("libgit2 %d.%d.%d\n", major, minor, rev);
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("gpgme %s\n", gpgme_check_version(NULL));
+	printf("libyaml %s\n", yaml);
+	printf("%s\n", archive_version_string());
+	printf("libcurl %s\n", curl->version);
+	printf("jansson %s\n", jansson_version_str());
+	return finish_stdout() ? BOX_ERROR : BOX_OK;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stdout);
+		return finish_stdout() ? BOX_ERROR : BOX_OK;
+	}
+	if (!find_command(argv[1]) && !starts_with(argv[1], "gitbox-")) {
+		error("'%s' is not a git box command or manual page", argv[1]);
+		list_commands(stderr);
+		return BOX_ERROR;
+	}
+	return show_man_page(argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+	int ret;
+
+	/* A reader that goes away (`git box log | head`) is not an error to report. */
+	signal(SIGPIPE, SIG_DFL);
+
+	argv++, argc--;
+	while (argc > 0 && argv[0][0] == '-') {
+		if (!strcmp(argv[0], "-h")) {
+			main_usage(stdout);
+			return finish_stdout() ? BOX_ERROR : BOX_OK;
+		} else if (!strcmp(argv[0], "--help")) {
+			return argc > 1 ? show_man_page(argv[1]) : show_man_page("git-box");
+		} else if (!strcmp(argv[0], "--version") || !strcmp(argv[0], "-v")) {
+			return show_version();
+		} else if (!strcmp(argv[0], "-C")) {
+			if (argc < 2) {
+				error("option '-C' needs a folder");
+				main_usage(stderr);
+				return BOX_ERROR;
+			}
+			if (chdir(argv[1]) < 0) {
+				error("cannot change to '%s': %s", argv[1], strerror(errno));
+				return BOX_ERROR;
+			}
+			argv += 2, argc -= 2;
+		} else {
+			error("unknown option '%s'", argv[0]);
+			main_usage(stderr);
+			return BOX_ERROR;
+		}
+	}
+	if (argc == 0) {
+		main_usage(stderr);
+		return BOX_ERROR;
+	}
+	if (!strcmp(argv[0], "help"))
+		return cmd_help(argc, argv);
+	if (!strcmp(argv[0], "version"))
+		return show_version();
+
+	cmd = find_command(argv[0]);
+	if (!cmd) {
+		error("'%s' is not a git box command", argv[0]);
+		list_commands(stderr);
+		return BOX_ERROR;
+	}
+	/* As git does: `git box CMD --help` is `git box help CMD`. */
+	if (argc > 1 && !strcmp(argv[1], "--help") && !cmd->hidden)
+		return show_man_page(cmd->name);
+
+	git_libgit2_init();
+	ret = cmd->fn(argc, argv);
+	git_libgit2_shutdown();
+	return ret;
+}

@@ -1,0 +1,58 @@
+#ifndef OUTPUT_H
+#define OUTPUT_H
+
+#include <getopt.h>
+#include <jansson.h>
+
+#include "util.h"
+
+/*
+ * Talking to the user. Only main.c, the cmd-* files and hooks/ include this:
+ * modules return errors, commands report them.
+ */
+
+/* "error: ..." on stderr; returns BOX_ERROR so callers can `return error(...)`. */
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "error: <box_error_last()>", with an optional context prefix. */
+int error_last(const char *context);
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a JSON value to stdout in the documented shape (sorted keys). */
+int print_json(json_t *value);
+/* Flush and check stdout: a write error is an error (disk full, EPIPE). */
+int finish_stdout(void);
+
+/*
+ * Options. Every command lists its usage lines and parses with
+ * getopt_long through parse_options(), so -h, --help and unknown options
+ * behave the same everywhere: -h prints usage on stdout (exit 0), an
+ * unknown option prints the error and usage on stderr (exit 2).
+ */
+struct command_usage {
+	const char *name;             /* "init" */
+	const char *const *synopsis;  /* "git box init [<dir>] ..." lines */
+};
+
+void usage_show(const struct command_usage *u, FILE *out);
+int usage_error(const struct command_usage *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Returns the next option as getopt_long does, -1 at the end. When it
+ * returns PARSE_OPTIONS_EXIT the command must return *exit_code at once.
+ */
+#define PARSE_OPTIONS_EXIT (-2)
+int parse_options(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		  const struct command_usage *u, int *exit_code);
+
+/* Open the man page for a command ("init") or page ("gitbox-policy"). */
+int show_man_page(const char *page);
+
+/* Progress on stderr, only when stderr is a terminal. */
+struct progress;
+struct progress *progress_start(const char *title, uint64_t total);
+void progress_update(struct progress *p, uint64_t done, uint64_t bytes);
+/* Print the final line (", done.") if anything was shown, and free. */
+void progress_stop(struct progress *p, uint64_t done, uint64_t bytes);
+
+#endif

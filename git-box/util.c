@@ -1,0 +1,392 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "banned.h"
+
+static void out_of_memory(size_t size)
+{
+	fprintf(stderr, "fatal: out of memory, allocating %zu bytes\n", size);
+	exit(BOX_ERROR);
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p)
+		out_of_memory(size);
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(nmemb * size);
+	return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+	if (!p)
+		out_of_memory(size);
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		out_of_memory(strlen(s) + 1);
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+	if (!p)
+		out_of_memory(n + 1);
+	return p;
+}
+
+char *xstrfmt(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	return buf_detach(&b);
+}
+
+static __thread char last_error[4096];
+
+void box_error_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+void box_error_wrap(const char *fmt, ...)
+{
+	char ctx[1024], prev[sizeof(last_error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	va_end(ap);
+	memcpy(prev, last_error, sizeof(prev));
+	if (*prev)
+		snprintf(last_error, sizeof(last_error), "%.1000s: %.3000s", ctx, prev);
+	else
+		snprintf(last_error, sizeof(last_error), "%s", ctx);
+}
+
+void box_error_from_git(const char *fmt, ...)
+{
+	const git_error *e = git_error_last();
+	char ctx[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	va_end(ap);
+	if (e && e->message && *e->message)
+		snprintf(last_error, sizeof(last_error), "%.1000s: %.3000s", ctx, e->message);
+	else
+		snprintf(last_error, sizeof(last_error), "%s", ctx);
+}
+
+const char *box_error_last(void)
+{
+	return *last_error ? last_error : "unknown error";
+}
+
+void box_error_clear(void)
+{
+	*last_error = '\0';
+}
+
+void buf_grow(struct buf *b, size_t extra)
+{
+	size_t want = b->len + extra + 1;
+
+	if (want < b->len)
+		out_of_memory(SIZE_MAX);
+	if (want <= b->alloc)
+		return;
+	b->alloc = b->alloc ? b->alloc : 64;
+	while (b->alloc < want)
+		b->alloc = b->alloc < SIZE_MAX / 2 ? b->alloc * 2 : want;
+	b->ptr = xrealloc(b->ptr, b->alloc);
+}
+
+void buf_add(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	if (len)
+		memcpy(b->ptr + b->len, data, len);
+	b->len += len;
+	b->ptr[b->len] = '\0';
+}
+
+void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_addch(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	buf_grow(b, 64);
+	va_copy(cp, ap);
+	n = vsnprintf(b->ptr + b->len, b->alloc - b->len, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->alloc - b->len) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->ptr + b->len, b->alloc - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+}
+
+void buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->ptr)
+		b->ptr[0] = '\0';
+}
+
+void buf_release(struct buf *b)
+{
+	free(b->ptr);
+	b->ptr = NULL;
+	b->len = b->alloc = 0;
+}
+
+char *buf_detach(struct buf *b)
+{
+	char *p;
+
+	if (!b->ptr)
+		buf_grow(b, 0), b->ptr[0] = '\0';
+	p = b->ptr;
+	b->ptr = NULL;
+	b->len = b->alloc = 0;
+	return p;
+}
+
+int buf_read_file(struct buf *b, const char *path, size_t max)
+{
+	char chunk[8192];
+	ssize_t n;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		box_error_set("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			box_error_set("cannot read '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		if (b->len + (size_t)n > max) {
+			box_error_set("'%s' is larger than %zu bytes", path, max);
+			goto out;
+		}
+		buf_add(b, chunk, (size_t)n);
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+void strlist_add(struct strlist *l, const char *s)
+{
+	strlist_add_nodup(l, xstrdup(s));
+}
+
+void strlist_add_nodup(struct strlist *l, char *s)
+{
+	if (l->nr == l->alloc) {
+		l->alloc = l->alloc ? l->alloc * 2 : 8;
+		l->items = xrealloc(l->items, l->alloc * sizeof(*l->items));
+	}
+	l->items[l->nr++] = s;
+}
+
+int strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		if (!strcmp(l->items[i], s))
+			return 1;
+	return 0;
+}
+
+void strlist_release(struct strlist *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->nr = l->alloc = 0;
+}
+
+int starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+int ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+	return ls >= lx && !memcmp(s + ls - lx, suffix, lx);
+}
+
+const char *quote_for_message(struct buf *out, const char *s)
+{
+	buf_reset(out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			buf_adds(out, "\\n");
+		else if (*p == '\t')
+			buf_adds(out, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_addf(out, "\\x%02x", *p);
+		else
+			buf_addch(out, (char)*p);
+	}
+	if (!out->ptr)
+		buf_adds(out, "");
+	return out->ptr;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	struct buf tmp = BUF_INIT;
+	const char *p = data;
+	int fd = -1, ret = -1;
+
+	buf_addf(&tmp, "%s.tmpXXXXXX", path);
+	fd = mkostemp(tmp.ptr, O_CLOEXEC);
+	if (fd < 0) {
+		box_error_set("cannot create a temporary file beside '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			box_error_set("cannot write '%s': %s", tmp.ptr, strerror(errno));
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || fchmod(fd, mode) < 0) {
+		box_error_set("cannot write '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		box_error_set("cannot write '%s': %s", tmp.ptr, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp.ptr, path) < 0) {
+		box_error_set("cannot rename '%s' to '%s': %s", tmp.ptr, path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0 && tmp.ptr)
+		unlink(tmp.ptr);
+	buf_release(&tmp);
+	return ret;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP) {
+		/* Folders we made read-only must be writable again to empty them. */
+		if (rmdir(path) < 0 && (chmod(path, 0700) < 0 || rmdir(path) < 0))
+			goto fail;
+		return 0;
+	}
+	if (unlink(path) < 0) {
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+		int ok;
+
+		if (slash)
+			*slash = '\0';
+		ok = slash && !chmod(dir, 0700) && !unlink(path);
+		free(dir);
+		if (!ok)
+			goto fail;
+	}
+	return 0;
+fail:
+	box_error_set("cannot remove '%s': %s", path, strerror(errno));
+	return -1;
+}
+
+int remove_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0) {
+			box_error_set("cannot remove '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (chmod(path, 0700) < 0) {
+		box_error_set("cannot remove '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
+}

@@ -1,0 +1,86 @@
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes fixed by DESIGN.md. */
+#define BOX_OK 0
+#define BOX_FAILED 1     /* verification failed, or a rule refused the action */
+#define BOX_ERROR 2      /* usage, configuration or environment error */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * The last error of a module call, like git_error_last(): modules set it
+ * and return a negative value; the command decides what to show.
+ * Kept per thread so that hashing workers do not trample each other.
+ */
+void box_error_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prefix the current error with more context: "ctx: previous". */
+void box_error_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Copy libgit2's last error, prefixed with what we were doing. */
+void box_error_from_git(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *box_error_last(void);
+void box_error_clear(void);
+
+/* A growable byte buffer, always NUL-terminated. Never for secrets. */
+struct buf {
+	char *ptr;
+	size_t len;
+	size_t alloc;
+};
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_grow(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_adds(struct buf *b, const char *s);
+void buf_addch(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+void buf_reset(struct buf *b);
+void buf_release(struct buf *b);
+char *buf_detach(struct buf *b);
+/* Read a whole small file (policy, config); refuses files over max bytes. */
+int buf_read_file(struct buf *b, const char *path, size_t max);
+
+/* An owned list of strings. */
+struct strlist {
+	char **items;
+	size_t nr;
+	size_t alloc;
+};
+#define STRLIST_INIT { NULL, 0, 0 }
+
+void strlist_add(struct strlist *l, const char *s);
+void strlist_add_nodup(struct strlist *l, char *s);
+int strlist_has(const struct strlist *l, const char *s);
+void strlist_release(struct strlist *l);
+
+int starts_with(const char *s, const char *prefix);
+int ends_with(const char *s, const char *suffix);
+/* Duplicate s with every character a shell-safe printable, for messages. */
+const char *quote_for_message(struct buf *out, const char *s);
+
+#include <sys/types.h>
+
+/*
+ * Write a file that matters: a temporary name in the same folder (0600,
+ * O_EXCL), fsync, the final mode, then rename over `path`. On failure the
+ * previous file is untouched and no temporary is left behind.
+ */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Remove a file or a whole folder tree, without following links. */
+int remove_tree(const char *path);
+
+#endif
