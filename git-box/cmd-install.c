@@ -1,0 +1,102 @@
+/*
+ * git box install: make this clone enforce the box (hooks, filter,
+ * refspecs, read-only inputs). What an auditor or a second analyst runs
+ * after `git clone`.
+ */
+#include "commands.h"
+#include "install.h"
+#include "output.h"
+#include "repo.h"
+#include "banned.h"
+
+static const char *const synopsis[] = {
+	"git box install [--json]",
+	NULL,
+};
+
+static const struct command_usage usage = { "install", synopsis };
+
+static json_t *strlist_json(const struct strlist *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < l->nr; i++)
+		json_array_append_new(a, json_string(l->items[i]));
+	return a;
+}
+
+int cmd_install(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct box box = BOX_INIT;
+	struct install_report report = INSTALL_REPORT_INIT;
+	struct strlist conflicts = STRLIST_INIT;
+	git_repository *repo = NULL;
+	size_t tightened = 0;
+	int c, json = 0, not_a_box, ret = BOX_ERROR;
+
+	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
+		if (c == PARSE_OPTIONS_EXIT)
+			return ret;
+		if (c == 'j')
+			json = 1;
+	}
+	if (optind < argc)
+		return usage_error(&usage, "unexpected argument '%s'", argv[optind]);
+
+	if (repo_open_from_env(&repo) < 0)
+		return error_last(NULL);
+	if (box_open(&box, repo, &not_a_box) < 0) {
+		error_last(NULL);
+		if (not_a_box)
+			hint("'git box install' sets up a clone of a box; 'git box init' makes one");
+		goto out;
+	}
+	if (box_install(box.repo, &report, &conflicts) < 0) {
+		error_last(NULL);
+		for (size_t i = 0; i < conflicts.nr; i++)
+			error("%s", conflicts.items[i]);
+		if (conflicts.nr)
+			hint("move the hook aside, or call git box from it: "
+			     "git box hook <name> \"$@\" || exit $?");
+		goto out;
+	}
+	if (box_make_inputs_readonly(&box, &tightened) < 0) {
+		error_last("cannot protect the inputs");
+		goto out;
+	}
+
+	if (json) {
+		json_t *o = json_pack("{s:o, s:o, s:I}",
+				      "hooks_written", strlist_json(&report.hooks_written),
+				      "config_added", strlist_json(&report.config_added),
+				      "made_readonly", (json_int_t)tightened);
+		ret = print_json(o);
+		json_decref(o);
+	} else {
+		printf("git box installed for '%s'\n", box.policy.name);
+		for (size_t i = 0; i < report.hooks_written.nr; i++)
+			printf("  hook    %s\n", report.hooks_written.items[i]);
+		for (size_t i = 0; i < report.config_added.nr; i++)
+			printf("  config  %s\n", report.config_added.items[i]);
+		if (!report.hooks_written.nr && !report.config_added.nr)
+			printf("  (everything was already in place)\n");
+		if (tightened)
+			printf("  made %zu input path%s read-only\n", tightened, tightened == 1 ? "" : "s");
+		ret = BOX_OK;
+	}
+	if (finish_stdout())
+		ret = BOX_ERROR;
+out:
+	strlist_release(&conflicts);
+	install_report_release(&report);
+	if (box.repo)
+		box_release(&box);
+	else
+		git_repository_free(repo);
+	return ret;
+}

@@ -1,0 +1,186 @@
+/*
+ * git box status: which box this is, where it stands, and what to do next.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "commands.h"
+#include "install.h"
+#include "output.h"
+#include "repo.h"
+#include "banned.h"
+
+static const char *const synopsis[] = {
+	"git box status [--json]",
+	NULL,
+};
+
+static const struct command_usage usage = { "status", synopsis };
+
+struct path_count {
+	const char *path;
+	size_t files;
+	uint64_t bytes;
+};
+
+static const char *next_step(enum box_state state, const struct install_state *inst)
+{
+	if (inst->hooks_missing.nr || inst->hooks_outdated.nr || !inst->filter)
+		return "run 'git box install' so that this clone enforces the box";
+	switch (state) {
+	case BOX_CREATED:
+		return "add your code and commit: the first commit starts the work and freezes the inputs";
+	case BOX_IN_PROGRESS:
+		return "work and commit; the inputs are read-only";
+	case BOX_COMPLETED:
+		return "the box is sealed: nothing more may be committed on its branch";
+	}
+	return "";
+}
+
+static int count_paths(struct path_count **out, const struct box *b, const struct strlist *paths)
+{
+	struct path_count *counts = xcalloc(paths->nr ? paths->nr : 1, sizeof(*counts));
+
+	for (size_t i = 0; i < paths->nr; i++) {
+		counts[i].path = paths->items[i];
+		if (box_count_path(&counts[i].files, &counts[i].bytes, b, &b->tip, paths->items[i]) < 0) {
+			free(counts);
+			return -1;
+		}
+	}
+	*out = counts;
+	return 0;
+}
+
+static json_t *counts_json(const struct path_count *counts, size_t nr)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < nr; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "path", counts[i].path,
+						   "files", (json_int_t)counts[i].files,
+						   "bytes", (json_int_t)counts[i].bytes));
+	return a;
+}
+
+static json_t *strlist_json(const struct strlist *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < l->nr; i++)
+		json_array_append_new(a, json_string(l->items[i]));
+	return a;
+}
+
+static void print_counts(const char *label, const struct path_count *counts, size_t nr)
+{
+	if (!nr)
+		printf("%-9s (none)\n", label);
+	for (size_t i = 0; i < nr; i++)
+		printf("%-9s %s (%zu file%s, %" PRIu64 " bytes)\n", i ? "" : label, counts[i].path,
+		       counts[i].files, counts[i].files == 1 ? "" : "s", counts[i].bytes);
+}
+
+static void print_list(const char *label, const struct strlist *l)
+{
+	printf("%s", label);
+	for (size_t i = 0; i < l->nr; i++)
+		printf("%s%s", i ? ", " : " ", l->items[i]);
+	printf("\n");
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct box box = BOX_INIT;
+	struct install_state inst = INSTALL_STATE_INIT;
+	struct path_count *inputs = NULL, *outputs = NULL;
+	git_repository *repo = NULL;
+	enum box_state state;
+	char id[GIT_OID_HEXSZ + 1];
+	int c, json = 0, not_a_box, bare, ret = BOX_ERROR;
+
+	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
+		if (c == PARSE_OPTIONS_EXIT)
+			return ret;
+		if (c == 'j')
+			json = 1;
+	}
+	if (optind < argc)
+		return usage_error(&usage, "unexpected argument '%s'", argv[optind]);
+
+	if (repo_open_from_env(&repo) < 0)
+		return error_last(NULL);
+	if (box_open(&box, repo, &not_a_box) < 0) {
+		error_last(NULL);
+		if (not_a_box)
+			hint("make one with 'git box init'");
+		goto out;
+	}
+	bare = git_repository_is_bare(box.repo);
+	if (box_state(&state, &box) < 0 || (!bare && box_install_state(box.repo, &inst) < 0) ||
+	    count_paths(&inputs, &box, &box.policy.inputs) < 0 ||
+	    count_paths(&outputs, &box, &box.policy.outputs) < 0) {
+		error_last(NULL);
+		goto out;
+	}
+	git_oid_tostr(id, sizeof(id), &box.id);
+
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}",
+				      "name", box.policy.name, "id", id, "branch", box.policy.branch,
+				      "state", box_state_name(state),
+				      "inputs", counts_json(inputs, box.policy.inputs.nr),
+				      "outputs", counts_json(outputs, box.policy.outputs.nr));
+		if (!bare) {
+			json_object_set_new(o, "installed", json_pack("{s:b, s:o, s:o, s:o, s:b, s:o}",
+				"hooks", !inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr,
+				"hooks_missing", strlist_json(&inst.hooks_missing),
+				"hooks_foreign", strlist_json(&inst.hooks_foreign),
+				"hooks_outdated", strlist_json(&inst.hooks_outdated),
+				"filter", inst.filter,
+				"remotes_missing_refspecs", strlist_json(&inst.remotes_missing)));
+			json_object_set_new(o, "next", json_string(next_step(state, &inst)));
+		}
+		ret = print_json(o);
+		json_decref(o);
+	} else {
+		printf("box       %s\n", box.policy.name);
+		printf("id        %s\n", id);
+		printf("branch    %s\n", box.policy.branch);
+		printf("state     %s\n", box_state_name(state));
+		print_counts("inputs", inputs, box.policy.inputs.nr);
+		print_counts("outputs", outputs, box.policy.outputs.nr);
+		if (!bare) {
+			if (!inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr)
+				printf("hooks     installed in %s\n", inst.hooks_dir);
+			if (inst.hooks_missing.nr)
+				print_list("hooks     missing:", &inst.hooks_missing);
+			if (inst.hooks_outdated.nr)
+				print_list("hooks     outdated:", &inst.hooks_outdated);
+			if (inst.hooks_foreign.nr)
+				print_list("hooks     not git box's:", &inst.hooks_foreign);
+			printf("filter    %s\n", inst.filter ? "installed (required)" : "not installed");
+			if (inst.remotes_missing.nr)
+				print_list("remotes   without the box refspecs:", &inst.remotes_missing);
+			printf("\nnext: %s\n", next_step(state, &inst));
+		}
+		ret = BOX_OK;
+	}
+	if (finish_stdout())
+		ret = BOX_ERROR;
+out:
+	free(inputs);
+	free(outputs);
+	install_state_release(&inst);
+	if (box.repo)
+		box_release(&box);
+	else
+		git_repository_free(repo);
+	return ret;
+}

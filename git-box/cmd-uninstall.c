@@ -1,0 +1,51 @@
+/*
+ * git box uninstall: remove exactly what install added (our hook shims
+ * and the configuration values recorded under box.installed).
+ */
+#include "commands.h"
+#include "install.h"
+#include "output.h"
+#include "repo.h"
+#include "banned.h"
+
+static const char *const synopsis[] = {
+	"git box uninstall",
+	NULL,
+};
+
+static const struct command_usage usage = { "uninstall", synopsis };
+
+int cmd_uninstall(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct install_report report = INSTALL_REPORT_INIT;
+	git_repository *repo = NULL;
+	int c, ret = BOX_ERROR;
+
+	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1)
+		if (c == PARSE_OPTIONS_EXIT)
+			return ret;
+	if (optind < argc)
+		return usage_error(&usage, "unexpected argument '%s'", argv[optind]);
+
+	if (repo_open_from_env(&repo) < 0)
+		return error_last(NULL);
+	if (box_uninstall(repo, &report) < 0) {
+		error_last(NULL);
+		goto out;
+	}
+	for (size_t i = 0; i < report.hooks_removed.nr; i++)
+		printf("removed hook    %s\n", report.hooks_removed.items[i]);
+	for (size_t i = 0; i < report.config_removed.nr; i++)
+		printf("removed config  %s\n", report.config_removed.items[i]);
+	if (!report.hooks_removed.nr && !report.config_removed.nr)
+		printf("nothing of git box's was installed here\n");
+	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
+out:
+	install_report_release(&report);
+	git_repository_free(repo);
+	return ret;
+}
