@@ -247,9 +247,20 @@ const char *box_state_name(enum box_state s)
 	return "UNKNOWN";
 }
 
+char *commit_event(git_commit *commit)
+{
+	return commit_trailer(git_commit_message(commit), BOX_EVENT_TRAILER);
+}
+
+static int is_freezing_event(const char *event)
+{
+	return event && (!strcmp(event, "init") || !strcmp(event, "import"));
+}
+
 int box_state(enum box_state *out, const struct box *b)
 {
 	git_commit *commit = NULL, *parent;
+	char *event = NULL;
 	int ret = -1;
 
 	*out = BOX_CREATED;
@@ -257,13 +268,15 @@ int box_state(enum box_state *out, const struct box *b)
 		box_error_from_git("cannot read the box branch");
 		return -1;
 	}
+	event = commit_event(commit);
+	if (event && !strcmp(event, "seal")) {
+		*out = BOX_COMPLETED;
+		ret = 0;
+		goto out;
+	}
 	/* Any commit after init that is not an import starts the work. */
 	while (!git_oid_equal(git_commit_id(commit), &b->id)) {
-		char *event = commit_trailer(git_commit_message(commit), BOX_EVENT_TRAILER);
-		int is_import = event && !strcmp(event, "import");
-
-		free(event);
-		if (!is_import) {
+		if (!is_freezing_event(event)) {
 			*out = BOX_IN_PROGRESS;
 			break;
 		}
@@ -273,11 +286,90 @@ int box_state(enum box_state *out, const struct box *b)
 		}
 		git_commit_free(commit);
 		commit = parent;
+		free(event);
+		event = commit_event(commit);
 	}
 	ret = 0;
 out:
+	free(event);
 	git_commit_free(commit);
 	return ret;
+}
+
+int box_freeze_commit(git_oid *out, const struct box *b)
+{
+	git_commit *commit = NULL, *parent;
+	char *event = NULL;
+	int ret = -1;
+
+	if (git_commit_lookup(&commit, b->repo, &b->tip) < 0) {
+		box_error_from_git("cannot read the box branch");
+		return -1;
+	}
+	for (;;) {
+		event = commit_event(commit);
+		if (is_freezing_event(event) || git_oid_equal(git_commit_id(commit), &b->id))
+			break;
+		free(event);
+		event = NULL;
+		if (git_commit_parent(&parent, commit, 0) < 0) {
+			box_error_from_git("cannot walk the box branch");
+			goto out;
+		}
+		git_commit_free(commit);
+		commit = parent;
+	}
+	git_oid_cpy(out, git_commit_id(commit));
+	ret = 0;
+out:
+	free(event);
+	git_commit_free(commit);
+	return ret;
+}
+
+size_t box_note_payload_len(const char *note, size_t len)
+{
+	static const char begin[] = BOX_SIGNATURE_BEGIN;
+	const size_t begin_len = sizeof(begin) - 1;
+	size_t line = 0;
+
+	while (line < len) {
+		const char *nl = memchr(note + line, '\n', len - line);
+		size_t end = nl ? (size_t)(nl - note) : len;
+
+		if (end - line == begin_len && !memcmp(note + line, begin, begin_len))
+			return line;
+		line = end + 1;
+	}
+	return len;
+}
+
+int box_note_read(struct buf *payload, struct buf *signatures, git_repository *repo,
+		  const git_oid *commit)
+{
+	git_note *note = NULL;
+	const char *text;
+	size_t len, split;
+	int err;
+
+	err = git_note_read(&note, repo, BOX_NOTES_REF, commit);
+	if (err == GIT_ENOTFOUND) {
+		git_error_clear();
+		return 1;
+	}
+	if (err < 0) {
+		box_error_from_git("cannot read the manifest note on %.12s", git_oid_tostr_s(commit));
+		return -1;
+	}
+	text = git_note_message(note);
+	len = strlen(text);
+	split = box_note_payload_len(text, len);
+	if (payload)
+		buf_add(payload, text, split);
+	if (signatures)
+		buf_add(signatures, text + split, len - split);
+	git_note_free(note);
+	return 0;
 }
 
 struct count_data {

@@ -12,7 +12,21 @@
  * the first commit of the branch's first-parent history to have one.
  */
 
+/*
+ * The commits git box makes for the events that change the tree or close
+ * the box (init, import, seal) carry this trailer; the hooks read it to
+ * know the lifecycle without reading notes. It is a claim, not proof:
+ * verify checks it against the signed manifest on the same commit, and
+ * the commit-msg hook refuses it in messages people write.
+ */
 #define BOX_EVENT_TRAILER "Box-Event"
+
+/* Where manifests live: one note per event commit (gitbox-manifest(5)). */
+#define BOX_NOTES_REF "refs/notes/box"
+/* Timestamp tags: refs/tags/box/<event>-<n>. */
+#define BOX_TAG_PREFIX "refs/tags/box/"
+/* A note is the payload, then zero or more signatures starting with this line. */
+#define BOX_SIGNATURE_BEGIN "-----BEGIN PGP SIGNATURE-----"
 
 enum box_state {
 	BOX_CREATED,       /* init and imports only */
@@ -54,9 +68,41 @@ int repo_commit_has_path(git_repository *repo, const git_oid *commit, const char
 /* The value of `Key: value` in the last paragraph of a commit message, or NULL. */
 char *commit_trailer(const char *message, const char *key);
 
-/* The lifecycle as far as the commits tell it (events from notes come later). */
+/* The Box-Event trailer of a commit ("init", "import", "seal"), or NULL. */
+char *commit_event(git_commit *commit);
+
+/*
+ * The lifecycle as the box branch's commits tell it: COMPLETED when its
+ * tip is a seal (nothing may follow one), CREATED when every commit from
+ * the tip back to init is an init or import, IN_PROGRESS otherwise.
+ * Walks back only while commits are imports, so it costs one or two
+ * commit reads once the work has started.
+ */
 int box_state(enum box_state *out, const struct box *b);
 const char *box_state_name(enum box_state s);
+
+/*
+ * The commit that froze the inputs and the policy: the last init or
+ * import on the box branch's first-parent history. While the box is
+ * CREATED that is the tip. Walks the history since the freeze: for
+ * messages and reports, not for every hook call.
+ */
+int box_freeze_commit(git_oid *out, const struct box *b);
+
+/*
+ * Split a note into its payload and its signatures: the payload is every
+ * byte before the first line that is exactly BOX_SIGNATURE_BEGIN (as git
+ * lays out a signed tag). Returns the payload's length.
+ */
+size_t box_note_payload_len(const char *note, size_t len);
+
+/*
+ * Read the note on `commit` in BOX_NOTES_REF into its two parts (either
+ * out-parameter may be NULL). Returns 0, 1 when the commit has no note,
+ * or -1 with box_error set.
+ */
+int box_note_read(struct buf *payload, struct buf *signatures, git_repository *repo,
+		  const git_oid *commit);
 
 /* Count files and bytes under a box path ("input/" or "input/a.csv") in a commit. */
 int box_count_path(size_t *files, uint64_t *bytes, const struct box *b, const git_oid *commit,
