@@ -384,6 +384,7 @@ struct bag_writer {
 	int64_t time;
 	int failed;
 	int committed;
+	int abandoned;            /* the output refuses every byte from now on */
 
 	/* the file begun last */
 	int open;
@@ -403,6 +404,37 @@ struct bag_writer {
 	struct buf info;          /* the caller's bag-info.txt lines */
 	uint64_t oxum_bytes, oxum_files;
 };
+
+/*
+ * libarchive's output: the temporary file, until the writer is abandoned.
+ * Abandoning refuses every byte, so that closing the archive (which pads
+ * an unfinished member with zeros, and is the one way to have libarchive
+ * 3.6 free its output buffers) stops at its first block.
+ */
+static la_ssize_t output(struct archive *a, void *data, const void *buf, size_t len)
+{
+	struct bag_writer *w = data;
+	const char *p = buf;
+	size_t left = len;
+
+	if (w->abandoned) {
+		archive_set_error(a, ECANCELED, "abandoned");
+		return -1;
+	}
+	while (left) {
+		ssize_t n = write(w->fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			archive_set_error(a, errno, "%s", strerror(errno));
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return (la_ssize_t)len;
+}
 
 static int writer_fail(struct bag_writer *w)
 {
@@ -822,7 +854,7 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 			      opts->compression == BAG_COMPRESS_GZIP ? "gzip" : "zstd");
 		goto fail;
 	}
-	if (archive_write_open_fd(w->a, w->fd) != ARCHIVE_OK)
+	if (archive_write_open2(w->a, w, NULL, output, NULL, NULL) != ARCHIVE_OK)
 		goto archive_fail;
 
 	buf_addf(&member, "%s/", w->name);
@@ -918,9 +950,10 @@ void bag_writer_free(struct bag_writer *w)
 	if (!w)
 		return;
 	if (w->a) {
-		/* Never let libarchive flush a half-written bag on the way out. */
-		if (!w->committed)
-			archive_write_fail(w->a);
+		if (!w->committed) {
+			w->abandoned = 1;
+			archive_write_close(w->a);
+		}
 		archive_write_free(w->a);
 	}
 	if (w->fd >= 0)
@@ -1096,7 +1129,8 @@ struct checker {
 	struct table members;
 	struct member **files;        /* file members in tar order, for a second pass */
 	size_t files_nr, files_alloc;
-	uint64_t count, bytes;
+	uint64_t count, bytes;        /* table entries and content bytes so far */
+	uint64_t names;               /* bytes of the table's names */
 	unsigned algs;                /* digests to compute from now on */
 	unsigned manifests, tagmanifests;   /* known algorithms present */
 
@@ -1216,6 +1250,7 @@ static int open_archive(struct checker *c)
 		read_failed(c, "");
 		return -1;
 	}
+	c->compressed = archive_filter_count(c->a) > 1;
 	return 0;
 }
 
@@ -1253,6 +1288,32 @@ static enum held_kind held_kind(const char *rel, int *alg)
 	return rel[0] == 'm' ? HELD_MANIFEST : HELD_TAGMANIFEST;
 }
 
+/*
+ * A new entry of the table: a member, or a folder a member's name implies.
+ * Both count against the member and name limits, which bound memory.
+ */
+static struct member *new_member(struct checker *c, const char *name, enum member_kind kind)
+{
+	struct member *m;
+
+	c->names += strlen(name) + 1;
+	if (++c->count > c->lim->max_members || c->names > c->lim->max_names) {
+		if (c->count > c->lim->max_members)
+			problem(c, "refusing '%s': more than %llu members and folders (member limit)",
+				c->archive, (unsigned long long)c->lim->max_members);
+		else
+			problem(c, "refusing '%s': its names take more than %llu bytes (name limit)",
+				c->archive, (unsigned long long)c->lim->max_names);
+		c->stop = 1;
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->name = xstrdup(name);
+	m->kind = (unsigned char)kind;
+	table_put(&c->members, m);
+	return m;
+}
+
 /* A folder above a member: a folder already, or one now implied. */
 static int enter_folder(struct checker *c, const char *folder, const char *display)
 {
@@ -1262,12 +1323,8 @@ static int enter_folder(struct checker *c, const char *folder, const char *displ
 		refuse(c, display, "would be inside a file");
 		return -1;
 	}
-	if (!m) {
-		m = xcalloc(1, sizeof(*m));
-		m->name = xstrdup(folder);
-		m->kind = M_IMPLIED;
-		table_put(&c->members, m);
-	}
+	if (!m && !new_member(c, folder, M_IMPLIED))
+		return -1;
 	return 0;
 }
 
@@ -1301,11 +1358,7 @@ static struct member *enter_member(struct checker *c, const char *rel, const cha
 		refuse(c, display, m->kind == M_IMPLIED ? "is a file where a folder is" : "appears twice");
 		return NULL;
 	}
-	m = xcalloc(1, sizeof(*m));
-	m->name = xstrdup(rel);
-	m->kind = dir ? M_DIR : M_FILE;
-	table_put(&c->members, m);
-	return m;
+	return new_member(c, rel, dir ? M_DIR : M_FILE);
 }
 
 /*
@@ -1323,15 +1376,8 @@ static struct member *take_header(struct checker *c, struct archive_entry *e)
 	const char *rel;
 	size_t top_len;
 
-	if (++c->count > c->lim->max_members) {
-		problem(c, "refusing '%s': more than %llu members (member limit)",
-			c->archive, (unsigned long long)c->lim->max_members);
-		c->stop = 1;
-		return NULL;
-	}
 	if (!raw) {
-		problem(c, "refusing '%s': member %llu has a name that cannot be read",
-			c->archive, (unsigned long long)c->count);
+		problem(c, "refusing '%s': a member's name cannot be read", c->archive);
 		c->stop = 1;
 		return NULL;
 	}
@@ -1558,8 +1604,6 @@ static void first_pass(struct checker *c)
 			read_failed(c, c->count ? "a member's header" : "its start");
 			break;
 		}
-		if (c->count == 0)
-			c->compressed = archive_filter_count(c->a) > 1;
 		if (over_ratio(c))
 			break;
 		m = take_header(c, e);

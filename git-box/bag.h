@@ -104,16 +104,22 @@ void bag_writer_free(struct bag_writer *w);
 
 /* --------------------------------------------------------------- checker */
 
+/*
+ * What the checker accepts at most; going over one refuses the archive
+ * and names the limit. Memory is bounded by max_names, max_members (a
+ * hundred bytes or so each) and the tag files held, never by the data.
+ */
 struct bag_limits {
 	uint64_t max_bytes;      /* content of all members together, uncompressed */
-	uint64_t max_members;    /* members of the tar, folders included */
+	uint64_t max_members;    /* members of the tar and the folders their names imply */
+	uint64_t max_names;      /* bytes of all those names together */
 	uint64_t max_path;       /* bytes in a member's name */
 	uint64_t max_depth;      /* path components in a member's name */
 	uint64_t max_ratio;      /* tar bytes per compressed byte, once past BAG_RATIO_FLOOR */
 	uint64_t max_tag_size;   /* a tag file the checker holds whole (manifests, bag-info.txt, kept files) */
 };
 #define BAG_RATIO_FLOOR (16u << 20)
-#define BAG_LIMITS_INIT { 256ull << 30, 1000000, 4096, 64, 200, 256u << 20 }
+#define BAG_LIMITS_INIT { 256ull << 30, 1000000, 256u << 20, 4096, 64, 200, 256u << 20 }
 
 struct bag_check_opts {
 	struct bag_limits limits;
@@ -181,6 +187,8 @@ struct bag_report {
  * handed back whatever the verdict: trust them only on 0.
  */
 int bag_check(struct bag_report *out, int fd, const char *name, const struct bag_check_opts *opts);
+
+/* `out` is filled whatever bag_check() returned: release it in every case. */
 void bag_report_release(struct bag_report *r);
 
 /* The first value of a bag-info.txt label (compared without case), or NULL. */

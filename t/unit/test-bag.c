@@ -917,6 +917,27 @@ START_TEST(test_abandoned_writer_leaves_no_file)
 }
 END_TEST
 
+/* Abandoning pads nothing to disk: a member announced at 64 GiB costs no time or space. */
+START_TEST(test_abandoning_a_huge_member_leaves_no_file)
+{
+	enum bag_compression how[] = { BAG_COMPRESS_NONE, BAG_COMPRESS_GZIP, BAG_COMPRESS_ZSTD };
+
+	for (size_t i = 0; i < ARRAY_SIZE(how); i++) {
+		struct bag_writer_opts opts = BAG_WRITER_OPTS_INIT;
+		struct bag_writer *w;
+
+		opts.name = "bag";
+		opts.time = TIME;
+		opts.compression = how[i];
+		ck_assert_int_eq(bag_writer_open(&w, at("b.tar"), &opts), 0);
+		ck_assert_int_eq(bag_writer_add_payload(w, "huge.bin", 64ull << 30, 0), 0);
+		ck_assert_int_eq(bag_writer_write(w, "start", 5), 0);
+		bag_writer_free(w);
+		assert_folder(tmp, "");
+	}
+}
+END_TEST
+
 START_TEST(test_failed_writer_keeps_the_previous_bag)
 {
 	struct buf before = BUF_INIT, after = BUF_INIT;
@@ -1116,7 +1137,28 @@ START_TEST(test_refuses_more_members_than_the_limit)
 	});
 	opts.limits.max_members = 10;
 	ret = check_file(&r, at("evil.tar"), &opts);
-	assert_problem(ret, &r, "more than 10 members (member limit)");
+	assert_problem(ret, &r, "more than 10 members and folders (member limit)");
+	bag_report_release(&r);
+}
+END_TEST
+
+/* Folders implied by names count too: a few deep names cannot fill memory. */
+START_TEST(test_implied_folders_count_against_the_limits)
+{
+	struct bag_check_opts opts = BAG_CHECK_OPTS_INIT;
+	struct bag_report r;
+	int ret;
+
+	REFUSAL((kit_file(&k_, "bag/data/a1/b1/c1/d1/e1/f", "x"), kit_file(&k_, "bag/data/a2/b2/c2/d2/e2/f", "x")));
+	opts.limits.max_members = 15;
+	ret = check_file(&r, at("evil.tar"), &opts);
+	assert_problem(ret, &r, "more than 15 members and folders (member limit)");
+	bag_report_release(&r);
+
+	opts = (struct bag_check_opts)BAG_CHECK_OPTS_INIT;
+	opts.limits.max_names = 100;
+	ret = check_file(&r, at("evil.tar"), &opts);
+	assert_problem(ret, &r, "its names take more than 100 bytes (name limit)");
 	bag_report_release(&r);
 }
 END_TEST
@@ -2056,6 +2098,7 @@ static Suite *make_suite(void)
 	tcase_add_test(writer_tc, test_writer_refuses_bad_bag_info_fields);
 	tcase_add_test(writer_tc, test_writer_refuses_a_bad_folder_name_or_time);
 	tcase_add_test(writer_tc, test_abandoned_writer_leaves_no_file);
+	tcase_add_test(writer_tc, test_abandoning_a_huge_member_leaves_no_file);
 	tcase_add_test(writer_tc, test_failed_writer_keeps_the_previous_bag);
 	tcase_add_test(writer_tc, test_full_disk_leaves_no_partial_file);
 
@@ -2071,6 +2114,7 @@ static Suite *make_suite(void)
 	tcase_add_test(refusals, test_refuses_control_characters_and_bad_utf8_in_names);
 	tcase_add_test(refusals, test_refuses_names_over_the_length_and_depth_limits);
 	tcase_add_test(refusals, test_refuses_more_members_than_the_limit);
+	tcase_add_test(refusals, test_implied_folders_count_against_the_limits);
 	tcase_add_test(refusals, test_refuses_content_over_the_size_limit);
 	tcase_add_test(refusals, test_refuses_a_tag_file_over_its_limit);
 	tcase_add_test(refusals, test_refuses_a_gzip_bomb_by_its_ratio);
