@@ -118,6 +118,11 @@ test: deps
 
 unit-bins: $(UNIT_BINS)
 
+# Test vectors made by others live beside the project (../shared/vectors);
+# tests that need them skip when the folder is absent.
+BOX_VECTORS ?= $(abspath ../shared/vectors)
+export BOX_VECTORS
+
 run-tests: unit-bins
 	@set -e; for t in $(UNIT_BINS); do echo "*** $$t"; $$t; done
 	cd t && BOX_BUILD_DIR=$(abspath $(BUILD)) prove --timer -j2 $(PROVE_OPTS) ./t[0-9]*.sh
@@ -127,6 +132,7 @@ VALGRIND_DIR = $(BUILD)/valgrind
 test-valgrind: all unit-bins
 	@mkdir -p $(VALGRIND_DIR)
 	@ln -sfn ../man $(VALGRIND_DIR)/man
+	@ln -sfn ../t $(VALGRIND_DIR)/t
 	@printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=%s "%s" "$$@"\n' \
 		"$(abspath t/valgrind.supp)" "$(abspath $(BUILD)/git-box)" >$(VALGRIND_DIR)/git-box
 	@chmod +x $(VALGRIND_DIR)/git-box
