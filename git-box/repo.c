@@ -153,9 +153,9 @@ static int find_box_branch(struct box *b)
 			if (!found && !git_reference_name_to_id(&tip, b->repo, target)) {
 				found = read_policy_at(&head_policy, b->repo, &tip, target);
 				if (found > 0) {
-					char *ref = xstrfmt("refs/heads/%s", head_policy.branch);
-					found = try_branch(b, ref);
-					free(ref);
+					char *box_ref = xstrfmt("refs/heads/%s", head_policy.branch);
+					found = try_branch(b, box_ref);
+					free(box_ref);
 				}
 			}
 		}
