@@ -623,11 +623,14 @@ static int check_chain(struct verifier *v)
 	} else {
 		int err = X509_STORE_CTX_get_error(ctx);
 		X509 *at = X509_STORE_CTX_get_current_cert(ctx);
-		char *who = at ? name_text(X509_get_subject_name(at)) : xstrdup(v->t->signer);
+		char *where = at && X509_cmp(at, v->signer)
+			? name_text(X509_get_subject_name(at)) : NULL;
 
-		ret = fail(v, TSA_CHECK_CHAIN, "'%s' does not chain to a trust anchor as of %s: %s",
-			   who, v->t->gen_time_text, X509_verify_cert_error_string(err));
-		free(who);
+		ret = fail(v, TSA_CHECK_CHAIN, "the signer '%s' does not chain to a trust anchor "
+			   "as of %s: %s%s%s%s", v->t->signer, v->t->gen_time_text,
+			   X509_verify_cert_error_string(err), where ? " ('" : "",
+			   where ? where : "", where ? "')" : "");
+		free(where);
 	}
 	X509_STORE_CTX_free(ctx);
 	return ret;
@@ -683,9 +686,21 @@ static int check_ess(struct verifier *v)
 			   "signingCertificateV2 attribute to bind its signer");
 		goto out;
 	}
+	/*
+	 * The first reference must be the signer's; any others (the CAs a
+	 * TSA may list too) must be certificates at hand.
+	 */
 	if (!chain || !sk_X509_push(chain, v->signer)) {
 		ret = fail(v, TSA_CHECK_ESS, "out of memory");
 		goto out;
+	}
+	for (int i = 0; i < sk_X509_num(v->pool); i++) {
+		X509 *x = sk_X509_value(v->pool, i);
+
+		if (X509_cmp(x, v->signer) && !sk_X509_push(chain, x)) {
+			ret = fail(v, TSA_CHECK_ESS, "out of memory");
+			goto out;
+		}
 	}
 	ERR_clear_error();
 	if (OSSL_ESS_check_signing_certs(ss, ssv2, chain, 1) > 0)
@@ -1890,7 +1905,7 @@ static int read_stored(struct tsa_token *t, struct tsa_tag *tag, struct buf *pay
 		goto out;
 	}
 	if (strcmp(event, tag->event)) {
-		tag_fail(t, "'%s' stamps a %s event, but the manifest on %.12s records %s", tag_name,
+		tag_fail(t, "'%s' stamps the %s event, but the manifest on %.12s records %s", tag_name,
 			 tag->event, git_oid_tostr_s(git_commit_id(commit)), event);
 		goto out;
 	}

@@ -189,7 +189,7 @@ test_expect_success 'a token from a CA that is not trusted: exit 1, the chain ch
 	tsa_start ours &&
 	(cd box && test_expect_code 1 git box timestamp --tsa "$(cat ../ours.url)" \
 		--tsa-ca ../other/ca.pem 2>../err) &&
-	grep "^error: .$(cat ours.url).: chain: .CN=git box test TSA, O=git box tests. does not chain to a trust anchor as of 20[-0-9T:]*Z: unable to get local issuer certificate$" err &&
+	grep "^error: .$(cat ours.url).: chain: the signer .CN=git box test TSA, O=git box tests. does not chain to a trust anchor as of 20[-0-9T:]*Z: unable to get local issuer certificate$" err &&
 	(cd box && tsa_no_tags)
 '
 
