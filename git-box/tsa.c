@@ -1028,31 +1028,38 @@ out:
 
 /* ---- timestamp tags ----------------------------------------------------- */
 
-void tsa_tag_message(struct buf *out, const char *event, const char *payload_sha256,
-		     const char *url, const char *gen_time, const unsigned char *der, size_t len)
+int tsa_tag_message(struct buf *out, const char *event, const char *payload_sha256,
+		    const char *url, const char *gen_time, const unsigned char *der, size_t len)
 {
 	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
 	unsigned char *b64 = xmalloc(EVP_ENCODE_LENGTH(len) + 1);
-	int n = 0, total = 0;
+	int n = 0, total = 0, ret = -1;
 
+	if (!ctx || len > INT_MAX / 2) {
+		box_error_set("cannot encode the timestamp response");
+		goto out;
+	}
+	EVP_EncodeInit(ctx);
+	if (EVP_EncodeUpdate(ctx, b64, &n, der, (int)len) < 0) {
+		box_error_set("cannot encode the timestamp response");
+		goto out;
+	}
+	total = n;
+	EVP_EncodeFinal(ctx, b64 + total, &n);
+	total += n;
 	buf_addf(out, "RFC 3161 timestamp of the %s event\n\n", event);
 	buf_addf(out, "Event: %s\n", event);
 	buf_addf(out, "Payload-SHA256: %s\n", payload_sha256);
 	buf_addf(out, "TSA: %s\n", url);
 	buf_addf(out, "Gen-Time: %s\n", gen_time);
 	buf_adds(out, TSA_BEGIN "\n");
-	if (!ctx)
-		abort();   /* out of memory: as xmalloc would */
-	EVP_EncodeInit(ctx);
-	if (EVP_EncodeUpdate(ctx, b64, &n, der, (int)len) < 0)
-		abort();
-	total = n;
-	EVP_EncodeFinal(ctx, b64 + total, &n);
-	total += n;
 	buf_add(out, b64, (size_t)total);
 	buf_adds(out, TSA_END "\n");
+	ret = 0;
+out:
 	EVP_ENCODE_CTX_free(ctx);
 	free(b64);
+	return ret;
 }
 
 void tsa_tag_release(struct tsa_tag *t)
@@ -1733,9 +1740,9 @@ static int store_tag(struct tsa_stamp *out, git_repository *repo, const git_oid 
 	}
 	if (repo_signature(&tagger, repo, 1) < 0)
 		goto out;
-	tsa_tag_message(&message, event, out->payload_sha256, out->url, out->token.gen_time_text,
-			(const unsigned char *)response->ptr, response->len);
-	if (lock_event_tags(&lock, repo, event) < 0)
+	if (tsa_tag_message(&message, event, out->payload_sha256, out->url, out->token.gen_time_text,
+			    (const unsigned char *)response->ptr, response->len) < 0 ||
+	    lock_event_tags(&lock, repo, event) < 0)
 		goto out;
 	/* Another stamper's tag for this very event may have come while the TSA answered. */
 	if (tsa_find_tag(&out->tag, repo, commit) < 0)

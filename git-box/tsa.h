@@ -150,8 +150,8 @@ struct tsa_tag {
 #define TSA_TAG_INIT { NULL, { 0 }, NULL, NULL, NULL, 0 }
 
 /* The message of a timestamp tag, exactly as git box writes it. */
-void tsa_tag_message(struct buf *out, const char *event, const char *payload_sha256,
-		     const char *url, const char *gen_time, const unsigned char *der, size_t len);
+int tsa_tag_message(struct buf *out, const char *event, const char *payload_sha256,
+		    const char *url, const char *gen_time, const unsigned char *der, size_t len);
 /* Parse a tag message strictly; -1 with box_error on anything unexpected. */
 int tsa_tag_parse(struct tsa_tag *out, const char *message, size_t len);
 void tsa_tag_release(struct tsa_tag *t);

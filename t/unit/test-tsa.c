@@ -523,8 +523,8 @@ START_TEST(test_tag_message_round_trips)
 
 	for (size_t i = 0; i < sizeof(der); i++)
 		der[i] = (unsigned char)(i * 7);
-	tsa_tag_message(&msg, "seal", SHA, "https://tsa.example.org/tsr", "2026-11-23T12:45:41Z",
-			der, sizeof(der));
+	ck_assert_int_eq(tsa_tag_message(&msg, "seal", SHA, "https://tsa.example.org/tsr",
+					 "2026-11-23T12:45:41Z", der, sizeof(der)), 0);
 	ck_assert(starts_with(msg.ptr, "RFC 3161 timestamp of the seal event\n\nEvent: seal\n"
 			      "Payload-SHA256: " SHA "\nTSA: https://tsa.example.org/tsr\n"
 			      "Gen-Time: 2026-11-23T12:45:41Z\n" TSA_BEGIN "\n"));
@@ -751,8 +751,8 @@ static void store(const char *name, const char *event, const char *gen_time)
 	EVP_Digest(st.payload.ptr, st.payload.len, md, NULL, EVP_sha256(), NULL);
 	for (int i = 0; i < 32; i++)
 		snprintf(sha + 2 * i, 3, "%02x", md[i]);
-	tsa_tag_message(&msg, event, sha, "http://127.0.0.1:1/", gen_time ? gen_time : t.gen_time_text,
-			der, len);
+	ck_assert_int_eq(tsa_tag_message(&msg, event, sha, "http://127.0.0.1:1/",
+					 gen_time ? gen_time : t.gen_time_text, der, len), 0);
 	ck_assert(!git_object_lookup(&target, st.repo, &st.commit, GIT_OBJECT_COMMIT));
 	ck_assert(!git_tag_create(&id, st.repo, name, target, st.sig, msg.ptr, 0));
 	git_object_free(target);
