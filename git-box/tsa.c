@@ -917,6 +917,7 @@ static void check_response_into(struct tsa_token *t, const unsigned char *der, s
 int tsa_check_response(struct tsa_token *out, const unsigned char *der, size_t len,
 		       const struct tsa_expect *expect, const struct tsa_anchors *anchors)
 {
+	tsa_token_release(out);
 	check_response_into(out, der, len, expect, anchors);
 	return finish(out);
 }
@@ -926,6 +927,7 @@ int tsa_check_token(struct tsa_token *out, const unsigned char *der, size_t len,
 {
 	struct verifier v = { out, expect, anchors, NULL, NULL, NULL, NULL, NULL, NULL };
 
+	tsa_token_release(out);
 	ERR_clear_error();
 	skip(&v, TSA_CHECK_FORMAT, "a bare token");
 	skip(&v, TSA_CHECK_STATUS, "a bare token has no status");
@@ -1941,6 +1943,7 @@ int tsa_check_tag(struct tsa_token *out, struct tsa_tag *out_tag, git_repository
 	struct verifier v = { out, NULL, anchors, NULL, NULL, NULL, NULL, NULL, NULL };
 	int ret;
 
+	tsa_token_release(out);
 	if (read_stored(out, &tag, &payload, &commit_time, repo, tag_name) < 0) {
 		skip_after(&v, TSA_CHECK_FORMAT, TSA_CHECK_TIME, TSA_CHECK_TAG);
 	} else {

@@ -103,7 +103,8 @@ struct tsa_expect {
 /*
  * Check a DER TimeStampResp (tsa_check_response) or a bare TimeStampToken,
  * a CMS ContentInfo (tsa_check_token), against `expect` and `anchors`.
- * Every check that can be made is made and recorded in `out`. Returns 0
+ * Every check that can be made is made and recorded in `out` (a token
+ * from TSA_TOKEN_INIT or released; it is reset first). Returns 0
  * when all pass, else -1 with box_error "<check>: <why>" for the first
  * that failed.
  */
@@ -227,9 +228,14 @@ struct tsa_stamp {
  * payload's SHA-256, check each answer fully, and store the first good
  * one as the annotated tag box/<event>-<n> on `commit` (n one more than
  * the highest for that event). Nothing is stored unless a response
- * passed every check. A tag is created, never moved: if another
- * stamper's tag for the same commit appears first, that one stands and
- * `stored` is 0.
+ * passed every check. A tag is created, never moved: if `commit` has a
+ * timestamp tag already, no TSA is asked, `out->tag` names that tag and
+ * `out->url` is NULL; if another stamper's tag for it appears while the
+ * TSA answers, that one stands. Either way `stored` is 0.
+ *
+ * The anchors are opts->tsa_ca, else the file the policy's
+ * timestamp.ca names, read from `commit`'s tree. `out` is
+ * TSA_STAMP_INIT or released; it is reset first.
  *
  * Returns TSA_OK, TSA_ERROR (no TSA or no anchors configured, or the
  * tag could not be written), TSA_UNANSWERED or TSA_INVALID (see enum
