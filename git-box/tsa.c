@@ -1527,8 +1527,12 @@ static int events_walk(struct tsa_event **out, size_t *nr, const struct box *b, 
 
 	*out = NULL;
 	*nr = 0;
+	if (pending_only && b->policy.timestamp_when == TIMESTAMP_NONE)
+		return 0;
 	if (noted_commits(&notes, b->repo) < 0)
 		return -1;
+	if (!notes.nr)
+		return 0;   /* no event at all: nothing to walk for */
 	if (stamps_load(&stamps, b->repo) < 0) {
 		free(notes.items);
 		return -1;
@@ -1543,7 +1547,7 @@ static int events_walk(struct tsa_event **out, size_t *nr, const struct box *b, 
 		char *event = NULL;
 		int wanted;
 
-		if (notes.nr && bsearch(id, notes.items, notes.nr, sizeof(*notes.items), oid_cmp)) {
+		if (bsearch(id, notes.items, notes.nr, sizeof(*notes.items), oid_cmp)) {
 			buf_reset(&payload);
 			if (box_note_read(&payload, NULL, b->repo, id) < 0)
 				goto out;
