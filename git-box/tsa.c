@@ -994,13 +994,13 @@ out:
 }
 
 int tsa_ask(struct tsa_token *token, struct buf *response, const char *url,
-	    const struct tsa_request *req, const struct tsa_anchors *anchors,
+	    const struct tsa_request *req, time_t not_before, const struct tsa_anchors *anchors,
 	    const struct http_options *http)
 {
 	struct http_response r = HTTP_RESPONSE_INIT;
 	struct tsa_expect expect = {
 		.digest = req->digest, .digest_len = sizeof(req->digest), .digest_hash = "sha256",
-		.has_nonce = 1, .nonce = req->nonce, .fresh = 1,
+		.has_nonce = 1, .nonce = req->nonce, .fresh = 1, .not_before = not_before,
 	};
 	int ret = TSA_UNANSWERED;
 
@@ -1786,6 +1786,8 @@ int tsa_stamp_event(struct tsa_stamp *out, git_repository *repo, const struct po
 	struct tsa_request req = TSA_REQUEST_INIT;
 	struct tsa_anchors *anchors = NULL;
 	struct buf response = BUF_INIT;
+	git_commit *c = NULL;
+	time_t commit_time;
 	int invalid = 0, ret = TSA_ERROR;
 
 	tsa_stamp_release(out);
@@ -1808,6 +1810,13 @@ int tsa_stamp_event(struct tsa_stamp *out, git_repository *repo, const struct po
 			return TSA_ERROR;
 		}
 	}
+	if (git_commit_lookup(&c, repo, commit) < 0) {
+		box_error_from_git("cannot read commit %.12s", git_oid_tostr_s(commit));
+		return TSA_ERROR;
+	}
+	/* A stamp older than its commit would not verify: refuse to store one. */
+	commit_time = (time_t)git_commit_committer(c)->when.time;
+	git_commit_free(c);
 	if (opts && opts->tsa_ca ? tsa_anchors_load_file(&anchors, opts->tsa_ca) < 0
 	    : load_policy_anchors(&anchors, repo, policy, commit) < 0)
 		return TSA_ERROR;
@@ -1823,7 +1832,7 @@ int tsa_stamp_event(struct tsa_stamp *out, git_repository *repo, const struct po
 
 	for (size_t i = 0; i < urls->nr && !out->url; i++) {
 		struct tsa_token token = TSA_TOKEN_INIT;
-		int r = tsa_ask(&token, &response, urls->items[i], &req, anchors, &http);
+		int r = tsa_ask(&token, &response, urls->items[i], &req, commit_time, anchors, &http);
 
 		add_attempt(out, urls->items[i], r);
 		if (r == TSA_OK) {

@@ -128,12 +128,13 @@ void tsa_request_release(struct tsa_request *r);
 
 /*
  * POST a request to one TSA and check the answer fully against the
- * request, the anchors and this machine's clock. On TSA_OK `response`
- * holds the DER TimeStampResp; otherwise box_error says why, and the
- * result is TSA_UNANSWERED or TSA_INVALID.
+ * request, the anchors and this machine's clock; genTime may not precede
+ * `not_before` (the event commit's time; 0: no bound) beyond the skew.
+ * On TSA_OK `response` holds the DER TimeStampResp; otherwise box_error
+ * says why, and the result is TSA_UNANSWERED or TSA_INVALID.
  */
 int tsa_ask(struct tsa_token *token, struct buf *response, const char *url,
-	    const struct tsa_request *req, const struct tsa_anchors *anchors,
+	    const struct tsa_request *req, time_t not_before, const struct tsa_anchors *anchors,
 	    const struct http_options *http);
 
 /* ---- timestamp tags ------------------------------------------------------ */

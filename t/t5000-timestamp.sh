@@ -157,6 +157,17 @@ test_expect_success 'two stampers racing for one event leave exactly one tag' '
 	grep "already timestamps\|stored meanwhile by another stamper" both
 '
 
+test_expect_success 'a commit dated after the TSA.s time is not stamped: the stamp would not verify' '
+	(
+		cd box &&
+		GIT_COMMITTER_DATE="@$(($(date +%s) + 86400)) +0000" box_commit "tomorrow" tomorrow.R &&
+		box_event_note HEAD checkpoint &&
+		test_expect_code 1 git box timestamp HEAD 2>../err
+	) &&
+	grep "^error: .$(cat tsa.url).: time: genTime 20[-0-9T:]*Z is earlier than the event.s commit (20[-0-9T:]*Z)$" err &&
+	test -z "$(git -C box tag --points-at HEAD -l "box/*")"
+'
+
 test_expect_success 'a commit without a manifest note is refused with exit 2' '
 	(cd box && box_commit "no note" nonote.R) &&
 	(cd box && test_expect_code 2 git box timestamp HEAD 2>../err) &&
