@@ -133,6 +133,7 @@ test-valgrind: all unit-bins
 	@mkdir -p $(VALGRIND_DIR)
 	@ln -sfn ../man $(VALGRIND_DIR)/man
 	@ln -sfn ../t $(VALGRIND_DIR)/t
+	@ln -sfn ../git-box-tsa $(VALGRIND_DIR)/git-box-tsa
 	@printf '#!/bin/sh\nexec valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=%s "%s" "$$@"\n' \
 		"$(abspath t/valgrind.supp)" "$(abspath $(BUILD)/git-box)" >$(VALGRIND_DIR)/git-box
 	@chmod +x $(VALGRIND_DIR)/git-box

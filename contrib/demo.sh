@@ -7,7 +7,8 @@ PATH="$top/build:$PATH"
 MANPATH="$top/build/man:"
 export PATH MANPATH
 work=$(mktemp -d "${TMPDIR:-/tmp}/git-box-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+tsa_pid=
+trap 'test -z "$tsa_pid" || kill "$tsa_pid" 2>/dev/null; rm -rf "$work"' EXIT
 export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1
 mkdir -p "$HOME"
 git config --global user.name "Demo Analyst"
@@ -29,6 +30,33 @@ cd sepsis-2026
 step git box status
 step ls -l input
 step cat .gitattributes
+
+echo
+echo "== An independent clock: the site's own RFC 3161 TSA (contrib/tsa-server)"
+step "$top/contrib/tsa-server/make-test-ca.sh" "$work/tsa" "sepsis demo"
+git-box-tsa --key "$work/tsa/tsa.key" --cert "$work/tsa/tsa.pem" --port 0 \
+	--port-file "$work/tsa/port" 2>"$work/tsa/log" &
+tsa_pid=$!
+n=0
+while ! test -s "$work/tsa/port" && test $n -lt 100; do sleep 0.1; n=$((n + 1)); done
+tsa_url="http://127.0.0.1:$(cat "$work/tsa/port")/"
+echo "git-box-tsa listens on $tsa_url"
+init=$(git rev-parse HEAD)
+if git notes --ref=box list "$init" >/dev/null 2>&1; then
+	step git box timestamp "$init" --tsa "$tsa_url" --tsa-ca "$work/tsa/ca.pem"
+	step git cat-file tag box/init-1
+	echo "Anyone can check it with stock tools:"
+	git cat-file tag box/init-1 |
+		sed -n '/^-----BEGIN RFC3161/,/^-----END RFC3161/p' | sed '1d;$d' |
+		openssl base64 -d -out "$work/init.tsr"
+	git notes --ref=box show "$init" | sed '/^-----BEGIN PGP SIGNATURE-----$/,$d' >"$work/init.json"
+	step openssl ts -verify -data "$work/init.json" -in "$work/init.tsr" -CAfile "$work/tsa/ca.pem"
+else
+	echo "(the init commit carries no manifest note yet: nothing to timestamp)"
+fi
+kill "$tsa_pid"
+wait "$tsa_pid" || :
+tsa_pid=
 
 echo
 echo "== The analyst works: code and outputs commit as usual"

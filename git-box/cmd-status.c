@@ -8,6 +8,7 @@
 #include "install.h"
 #include "output.h"
 #include "repo.h"
+#include "tsa.h"
 #include "banned.h"
 
 static const char *const synopsis[] = {
@@ -23,6 +24,11 @@ struct path_count {
 	uint64_t bytes;
 };
 
+static int installed(const struct install_state *inst)
+{
+	return !inst->hooks_missing.nr && !inst->hooks_outdated.nr && inst->filter;
+}
+
 static const char *next_step(enum box_state state, const struct install_state *inst)
 {
 	if (inst->hooks_missing.nr || inst->hooks_outdated.nr || !inst->filter)
@@ -36,6 +42,29 @@ static const char *next_step(enum box_state state, const struct install_state *i
 		return "the box is sealed: nothing more may be committed on its branch";
 	}
 	return "";
+}
+
+/* Events the policy wants timestamped that have no timestamp tag yet. */
+static json_t *pending_json(const struct tsa_event *pending, size_t nr)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < nr; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "event", pending[i].event, "commit",
+						   git_oid_tostr(hex, sizeof(hex), &pending[i].commit)));
+	return a;
+}
+
+static void print_pending(const struct tsa_event *pending, size_t nr)
+{
+	char id[13];
+
+	for (size_t i = 0; i < nr; i++) {
+		git_oid_tostr(id, sizeof(id), &pending[i].commit);
+		printf("timestamp pending: %s on %s; run 'git box timestamp %s'\n", pending[i].event,
+		       id, id);
+	}
 }
 
 static int count_paths(struct path_count **out, const struct box *b, const struct strlist *paths)
@@ -100,6 +129,9 @@ int cmd_status(int argc, char **argv)
 	struct box box = BOX_INIT;
 	struct install_state inst = INSTALL_STATE_INIT;
 	struct path_count *inputs = NULL, *outputs = NULL;
+	struct tsa_event *pending = NULL;
+	size_t pending_nr = 0;
+	char *pending_step = NULL;
 	git_repository *repo = NULL;
 	enum box_state state;
 	char id[GIT_OID_HEXSZ + 1];
@@ -125,11 +157,19 @@ int cmd_status(int argc, char **argv)
 	bare = git_repository_is_bare(box.repo);
 	if (box_state(&state, &box) < 0 || (!bare && box_install_state(box.repo, &inst) < 0) ||
 	    count_paths(&inputs, &box, &box.policy.inputs) < 0 ||
-	    count_paths(&outputs, &box, &box.policy.outputs) < 0) {
+	    count_paths(&outputs, &box, &box.policy.outputs) < 0 ||
+	    tsa_pending(&pending, &pending_nr, &box) < 0) {
 		error_last(NULL);
 		goto out;
 	}
 	git_oid_tostr(id, sizeof(id), &box.id);
+	if (pending_nr) {
+		char pending_id[13];
+
+		git_oid_tostr(pending_id, sizeof(pending_id), &pending[0].commit);
+		pending_step = xstrfmt("run 'git box timestamp %s' to timestamp the %s event",
+				       pending_id, pending[0].event);
+	}
 
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}",
@@ -137,6 +177,7 @@ int cmd_status(int argc, char **argv)
 				      "state", box_state_name(state),
 				      "inputs", counts_json(inputs, box.policy.inputs.nr),
 				      "outputs", counts_json(outputs, box.policy.outputs.nr));
+		json_object_set_new(o, "timestamps_pending", pending_json(pending, pending_nr));
 		if (!bare) {
 			json_object_set_new(o, "installed", json_pack("{s:b, s:o, s:o, s:o, s:b, s:o}",
 				"hooks", !inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr,
@@ -145,7 +186,8 @@ int cmd_status(int argc, char **argv)
 				"hooks_outdated", strlist_json(&inst.hooks_outdated),
 				"filter", inst.filter,
 				"remotes_missing_refspecs", strlist_json(&inst.remotes_missing)));
-			json_object_set_new(o, "next", json_string(next_step(state, &inst)));
+			json_object_set_new(o, "next", json_string(pending_step && installed(&inst)
+				? pending_step : next_step(state, &inst)));
 		}
 		ret = print_json(o);
 		json_decref(o);
@@ -156,6 +198,7 @@ int cmd_status(int argc, char **argv)
 		printf("state     %s\n", box_state_name(state));
 		print_counts("inputs", inputs, box.policy.inputs.nr);
 		print_counts("outputs", outputs, box.policy.outputs.nr);
+		print_pending(pending, pending_nr);
 		if (!bare) {
 			if (!inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr)
 				printf("hooks     installed in %s\n", inst.hooks_dir);
@@ -168,13 +211,16 @@ int cmd_status(int argc, char **argv)
 			printf("filter    %s\n", inst.filter ? "installed (required)" : "not installed");
 			if (inst.remotes_missing.nr)
 				print_list("remotes   without the box refspecs:", &inst.remotes_missing);
-			printf("\nnext: %s\n", next_step(state, &inst));
+			printf("\nnext: %s\n", pending_step && installed(&inst)
+			       ? pending_step : next_step(state, &inst));
 		}
 		ret = BOX_OK;
 	}
 	if (finish_stdout())
 		ret = BOX_ERROR;
 out:
+	free(pending_step);
+	tsa_events_free(pending, pending_nr);
 	free(inputs);
 	free(outputs);
 	install_state_release(&inst);
