@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "child.h"
+#include "environment.h"
+#include "events.h"
 #include "import.h"
 #include "install.h"
 #include "output.h"
@@ -101,6 +104,16 @@ static const struct box_template *find_template(const char *name)
 	return NULL;
 }
 
+/* pip freeze where python3 is found, as the users of git box asked; nothing otherwise. */
+static const char *capture_default(void)
+{
+	char *python = child_find_program("python3");
+	int found = python != NULL;
+
+	free(python);
+	return found ? "[\"" ENVIRONMENT_PIP_FREEZE "\"]" : "[]";
+}
+
 static void fill_policy_template(struct buf *out, const struct init_options *o, const char *name,
 				 const char *branch)
 {
@@ -138,6 +151,8 @@ static void fill_policy_template(struct buf *out, const struct init_options *o, 
 			buf_adds(out, o->tsa.nr ? "seal" : "none");
 		else if (!strcmp(key.ptr, "TSA"))
 			yaml_list(out, &o->tsa);
+		else if (!strcmp(key.ptr, "CAPTURE"))
+			buf_adds(out, capture_default());
 		else if (!strcmp(key.ptr, "TSA_CA"))
 			buf_adds(out, o->tsa_ca ? "\"" TSA_CA_PATH "\"" : "null");
 		else
@@ -326,6 +341,27 @@ static int check_sources(const struct target *t, const struct policy *p, const s
 	return ret;
 }
 
+/* A policy that signs every event signs init's: a usable key it lists must be there. */
+static int check_signer(const struct target *t, const struct policy *p)
+{
+	struct sign_ctx *gpg = NULL;
+	struct sign_key key = SIGN_KEY_INIT;
+	int ret = -1;
+
+	if (sign_open(&gpg, t->repo, NULL) < 0 || sign_find_key(&key, gpg, t->repo) < 0)
+		goto out;
+	if (*key.fpr && !sign_key_allowed(&p->signers, key.fpr)) {
+		box_error_set("the signing key %s is not in the policy's signer list", key.fpr);
+		ret = BOX_EREFUSED;
+		goto out;
+	}
+	ret = 0;
+out:
+	sign_key_release(&key);
+	sign_close(gpg);
+	return ret;
+}
+
 static int check_existing_repo(const struct target *t, const struct policy *p)
 {
 	struct stat st;
@@ -346,33 +382,19 @@ static int check_existing_repo(const struct target *t, const struct policy *p)
 	/* The init commit must hold the box and nothing a person staged by the way. */
 	return import_check_index_clean(t->repo);
 }
-struct copy_progress {
-	struct progress *progress;
-	uint64_t files, bytes;
-};
-
-static void copy_progress(void *data, uint64_t files, uint64_t bytes)
-{
-	struct copy_progress *c = data;
-
-	c->files = files;
-	c->bytes = bytes;
-	progress_update(c->progress, files, bytes);
-}
-
 static int copy_sources(struct undo *u, const struct target *t, const struct policy *p,
 			const struct strlist *from)
 {
-	struct copy_progress c = { NULL, 0, 0 };
+	struct progress *progress;
 	char *dest;
 	int ret;
 
 	if (!from->nr)
 		return 0;
 	dest = xstrfmt("%s%s", t->workdir, p->inputs.items[0]);
-	c.progress = progress_start("Copying inputs", 0);
-	ret = import_copy_sources(&u->files, from, t->workdir, dest, NULL, copy_progress, &c);
-	progress_stop(c.progress, c.files, c.bytes);
+	progress = progress_start("Copying inputs", 0);
+	ret = import_copy_sources(&u->files, from, t->workdir, dest, NULL, progress_callback, progress);
+	progress_finish(progress);
 	free(dest);
 	return ret;
 }
@@ -579,11 +601,12 @@ out:
 	return ret;
 }
 
-static void report(const struct box *b, const char *path, int json)
+static void report(const struct box *b, const char *path, const struct event_result *r, int json)
 {
-	char id[GIT_OID_HEXSZ + 1];
+	char id[GIT_OID_HEXSZ + 1], manifest[SHA256_HEX_LEN + 1];
 
 	git_oid_tostr(id, sizeof(id), &b->id);
+	sha256_hex(manifest, r->payload_sha256);
 	if (json) {
 		json_t *inputs = json_array(), *outputs = json_array(), *o;
 
@@ -600,12 +623,15 @@ static void report(const struct box *b, const char *path, int json)
 		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "name", b->policy.name, "id", id,
 			      "path", path, "branch", b->policy.branch, "inputs", inputs, "outputs", outputs,
 			      "state", "CREATED");
+		json_object_set_new(o, "manifest_sha256", json_string(manifest));
+		json_object_set_new(o, "signed", json_boolean(r->signature.len > 0));
 		print_json(o);
 		json_decref(o);
 		return;
 	}
 	printf("Initialized git box '%s' in %s\n", b->policy.name, path);
 	printf("  id       %s\n", id);
+	printf("  manifest sha256 %s%s\n", manifest, r->signature.len ? " (signed)" : "");
 	printf("  branch   %s\n", b->policy.branch);
 	for (size_t i = 0; i < b->policy.inputs.nr; i++) {
 		size_t files = 0;
@@ -683,8 +709,10 @@ int cmd_init(int argc, char **argv)
 	struct policy policy = POLICY_INIT;
 	struct buf text = BUF_INIT;
 	struct box box = BOX_INIT;
+	struct event_record_options record = { NULL, NULL, NULL, HASH_OPTIONS_INIT };
+	struct event_result manifest = EVENT_RESULT_INIT;
 	git_oid commit;
-	int ret = BOX_ERROR, not_a_box;
+	int ret = BOX_ERROR, not_a_box, err;
 
 	if (parse_init_options(&o, argc, argv, &ret) < 0)
 		goto out;
@@ -736,6 +764,13 @@ int cmd_init(int argc, char **argv)
 		goto out;
 	}
 
+	if (policy.signing_when == SIGNING_EVERY_COMMIT && (err = check_signer(&t, &policy)) < 0) {
+		ret = box_exit_code(err);
+		error("the policy signs every event, the init manifest too: %s", box_error_last());
+		hint("nothing was changed");
+		goto out;
+	}
+
 	/* From here on, every change is logged and a failure takes them all back. */
 	if (build(&u, &t, &policy, &text, &o, &commit) < 0) {
 		error_last(NULL);
@@ -758,9 +793,16 @@ int cmd_init(int argc, char **argv)
 			hint("run 'git box install' to make the inputs read-only");
 		}
 	}
-	report(&box, t.path, o.json);
+	if ((err = event_record(&manifest, &box, &box.id, &record)) < 0) {
+		ret = box_exit_code(err);
+		error("the box is made, but its init manifest was not written: %s", box_error_last());
+		hint("write it with 'git box checkpoint %s'", git_oid_tostr_s(&box.id));
+		goto out;
+	}
+	report(&box, t.path, &manifest, o.json);
 	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
 out:
+	event_result_release(&manifest);
 	if (box.repo)
 		box_release(&box);
 	git_repository_free(t.repo);

@@ -31,6 +31,12 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, "make a box of a folder or repository", 0 },
 	{ "status", cmd_status, "show the box, its state and the next step", 0 },
+	{ "import", cmd_import, "copy more inputs into a box that is still CREATED", 0 },
+	{ "checkpoint", cmd_checkpoint, "record a signed manifest of where the work stands", 0 },
+	{ "seal", cmd_seal, "record the final manifest and lock the box", 0 },
+	{ "sign", cmd_sign, "add your signature to an event (co-signing)", 0 },
+	{ "log", cmd_log, "show the chain of events", 0 },
+	{ "show", cmd_show, "show one event's manifest and signatures, as stored", 0 },
 	{ "install", cmd_install, "set up hooks, filter and refspecs in this clone", 0 },
 	{ "uninstall", cmd_uninstall, "remove exactly what install added", 0 },
 	{ "hook", cmd_hook, "run a git hook (called by the hook shims)", 1 },
