@@ -167,11 +167,12 @@ static void report(const struct box *b, const git_oid *commit, const char *dest,
 	size_t files = copied->nr;
 	uint64_t bytes = 0;
 
-	qsort(copied->items, copied->nr, sizeof(*copied->items), compare_strings);
+	if (copied->nr > 1)
+		qsort(copied->items, copied->nr, sizeof(*copied->items), compare_strings);
 	for (size_t i = 0; i < r->manifest.inputs.nr; i++) {
 		const char *path = r->manifest.inputs.items[i].path;
 
-		if (bsearch(&path, copied->items, copied->nr, sizeof(*copied->items), compare_strings))
+		if (copied->nr && bsearch(&path, copied->items, copied->nr, sizeof(*copied->items), compare_strings))
 			bytes += r->manifest.inputs.items[i].size;
 	}
 	if (json) {

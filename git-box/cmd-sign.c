@@ -67,7 +67,8 @@ static void report(const struct box *b, const struct box_event *e, const struct 
 
 	/* The quorum now: the signatures that were there, and this one. */
 	all.items = xcalloc(before->nr + 1, sizeof(*all.items));
-	memcpy(all.items, before->items, before->nr * sizeof(*all.items));
+	if (before->nr)
+		memcpy(all.items, before->items, before->nr * sizeof(*all.items));
 	mine.good = 1;
 	memcpy(mine.fpr, signer->key.fpr, sizeof(mine.fpr));
 	all.items[before->nr] = mine;

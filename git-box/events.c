@@ -125,7 +125,8 @@ static int load_noted(struct box_events *ev, git_repository *repo, git_commit *n
 		return -1;
 	}
 	(void)repo;
-	qsort(*blobs, ev->noted_nr, 2 * sizeof(**blobs), compare_oids);
+	if (ev->noted_nr > 1)
+		qsort(*blobs, ev->noted_nr, 2 * sizeof(**blobs), compare_oids);
 	ev->noted = xcalloc(ev->noted_nr ? ev->noted_nr : 1, sizeof(*ev->noted));
 	for (size_t i = 0; i < ev->noted_nr; i++)
 		git_oid_cpy(&ev->noted[i], &(*blobs)[2 * i]);
@@ -169,7 +170,7 @@ static int read_event(struct box_event *e, git_repository *repo, const git_oid *
 
 int box_events_load(struct box_events *out, const struct box *b, const git_oid *tip)
 {
-	git_reference *ref = NULL;
+	git_reference *ref = NULL, *resolved = NULL;
 	git_commit *notes = NULL;
 	git_oid *pairs = NULL;
 	int ret = -1, err;
@@ -182,11 +183,11 @@ int box_events_load(struct box_events *out, const struct box *b, const git_oid *
 		ret = 0;
 		goto out;
 	}
-	if (err < 0 || git_reference_resolve(&ref, ref) < 0) {
+	if (err < 0 || git_reference_resolve(&resolved, ref) < 0) {
 		box_error_from_git("cannot read %s", BOX_NOTES_REF);
 		goto out;
 	}
-	git_oid_cpy(&out->notes_tip, git_reference_target(ref));
+	git_oid_cpy(&out->notes_tip, git_reference_target(resolved));
 	out->have_notes = 1;
 	if (git_commit_lookup(&notes, b->repo, &out->notes_tip) < 0) {
 		box_error_from_git("cannot read %s", BOX_NOTES_REF);
@@ -216,6 +217,7 @@ int box_events_load(struct box_events *out, const struct box *b, const git_oid *
 out:
 	free(pairs);
 	git_commit_free(notes);
+	git_reference_free(resolved);
 	git_reference_free(ref);
 	if (ret < 0)
 		box_events_release(out);
@@ -804,7 +806,8 @@ int box_event_tags(struct strlist *out, git_repository *repo, const git_oid *com
 		box_error_from_git("cannot list the %s tags", BOX_TAG_PREFIX);
 		return -1;
 	}
-	qsort(out->items, out->nr, sizeof(*out->items), compare_strings);
+	if (out->nr > 1)
+		qsort(out->items, out->nr, sizeof(*out->items), compare_strings);
 	return 0;
 }
 

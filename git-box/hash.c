@@ -527,7 +527,8 @@ int hash_files_compute(struct hash_files *files, git_repository *repo, const str
 	e.jobs = xcalloc(files->nr ? files->nr : 1, sizeof(*e.jobs));
 	for (size_t i = 0; i < files->nr; i++)
 		git_oid_cpy(&e.jobs[i].id, &files->items[i].id);
-	qsort(e.jobs, files->nr, sizeof(*e.jobs), compare_job_ids);
+	if (files->nr > 1)
+		qsort(e.jobs, files->nr, sizeof(*e.jobs), compare_job_ids);
 	for (size_t i = 0; i < files->nr; i++)
 		if (!nr || !git_oid_equal(&e.jobs[nr - 1].id, &e.jobs[i].id))
 			e.jobs[nr++] = e.jobs[i];
@@ -559,7 +560,8 @@ int hash_files_compute(struct hash_files *files, git_repository *repo, const str
 		e.jobs[i].size = size;
 		e.queue[e.queue_nr++] = i;
 	}
-	qsort_r(e.queue, e.queue_nr, sizeof(*e.queue), compare_queue, e.jobs);
+	if (e.queue_nr > 1)
+		qsort_r(e.queue, e.queue_nr, sizeof(*e.queue), compare_queue, e.jobs);
 
 	if (run_engine(&e, repo, o, stats) < 0)
 		goto out;

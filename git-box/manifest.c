@@ -103,6 +103,12 @@ static int compare_files(const void *a, const void *b)
 	return strcmp(((const struct manifest_file *)a)->path, ((const struct manifest_file *)b)->path);
 }
 
+static void sort_files(struct manifest_files *f)
+{
+	if (f->nr > 1)
+		qsort(f->items, f->nr, sizeof(*f->items), compare_files);
+}
+
 int manifest_set_files(struct manifest *m, const struct hash_files *files, const struct policy *policy)
 {
 	int have_policy = 0;
@@ -147,9 +153,9 @@ int manifest_set_files(struct manifest *m, const struct hash_files *files, const
 		box_error_set("the commit has no '%s'", POLICY_PATH);
 		return BOX_EREFUSED;
 	}
-	qsort(m->inputs.items, m->inputs.nr, sizeof(*m->inputs.items), compare_files);
-	qsort(m->outputs.items, m->outputs.nr, sizeof(*m->outputs.items), compare_files);
-	qsort(m->code.items, m->code.nr, sizeof(*m->code.items), compare_files);
+	sort_files(&m->inputs);
+	sort_files(&m->outputs);
+	sort_files(&m->code);
 	return 0;
 }
 
@@ -373,7 +379,7 @@ static int parse_files(struct manifest_files *out, const json_t *o, const char *
 		}
 		f->size = (uint64_t)json_integer_value(size);
 	}
-	qsort(out->items, out->nr, sizeof(*out->items), compare_files);
+	sort_files(out);
 	return 0;
 }
 
