@@ -59,11 +59,23 @@ int child_start(struct child *c, const struct child_options *o)
 	posix_spawn_file_actions_t actions;
 	int fds[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	const enum child_stdio how[3] = { o->in, o->out, o->err };
+	char *program;
 	int err, ret = -1;
 
 	c->pid = -1;
 	c->in = c->out = c->err = -1;
+	/*
+	 * Look the program up first: a program that is not there is then the
+	 * same clear error however posix_spawnp reports it (some systems,
+	 * and valgrind, only let the child exit with 127).
+	 */
+	program = child_find_program(o->argv[0]);
+	if (!program) {
+		box_error_set("cannot run '%s': %s", o->argv[0], strerror(ENOENT));
+		return -1;
+	}
 	if (posix_spawn_file_actions_init(&actions)) {
+		free(program);
 		box_error_set("cannot start '%s': out of memory", o->argv[0]);
 		return -1;
 	}
@@ -80,8 +92,8 @@ int child_start(struct child *c, const struct child_options *o)
 		box_error_set("cannot start '%s': out of memory", o->argv[0]);
 		goto out;
 	}
-	err = posix_spawnp(&c->pid, o->argv[0], &actions, NULL, (char *const *)o->argv,
-			   o->env ? o->env : environ);
+	err = posix_spawn(&c->pid, program, &actions, NULL, (char *const *)o->argv,
+			  o->env ? o->env : environ);
 	if (err) {
 		box_error_set("cannot run '%s': %s", o->argv[0], strerror(err));
 		c->pid = -1;
@@ -96,6 +108,7 @@ out:
 	for (int i = 0; i < 3; i++)
 		close_pair(fds[i]);
 	posix_spawn_file_actions_destroy(&actions);
+	free(program);
 	return ret;
 }
 
@@ -128,8 +141,9 @@ char *child_find_program(const char *name)
 {
 	const char *path = getenv("PATH"), *p;
 
+	/* A path is taken as it is: relative to the child's folder, which may not be ours. */
 	if (strchr(name, '/'))
-		return access(name, X_OK) ? NULL : xstrdup(name);
+		return xstrdup(name);
 	for (p = path ? path : "/usr/bin:/bin"; ; p++) {
 		size_t len = strcspn(p, ":");
 		char *candidate = len ? xstrfmt("%.*s/%s", (int)len, p, name) : xstrfmt("./%s", name);

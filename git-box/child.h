@@ -4,8 +4,8 @@
 #include <sys/types.h>
 
 /*
- * Starting a program as a child process: posix_spawnp with an argv,
- * never a shell. The parent's ends of any pipes are close-on-exec, so a
+ * Starting a program as a child process: posix_spawn with an argv,
+ * never a shell, the program looked up on PATH as execvp would. The parent's ends of any pipes are close-on-exec, so a
  * child started by another thread never holds them open.
  */
 
@@ -17,7 +17,7 @@ enum child_stdio {
 };
 
 struct child_options {
-	const char *const *argv;     /* argv[0] is looked up on PATH */
+	const char *const *argv;     /* argv[0] is looked up on PATH (the parent's) */
 	char *const *env;            /* NULL: the parent's environment */
 	const char *dir;             /* NULL: the parent's folder */
 	enum child_stdio in, out, err;
@@ -39,7 +39,10 @@ int child_start(struct child *c, const struct child_options *o);
  */
 int child_finish(struct child *c, int *status);
 
-/* The full path of a program as posix_spawnp would find it on PATH, or NULL. */
+/*
+ * The full path of a program as execvp would find it on PATH, or NULL; a
+ * name with a '/' is returned as it is.
+ */
 char *child_find_program(const char *name);
 
 /* The parent's environment without the variables in `drop`, plus `add` ("NAME=value"). */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -54,7 +55,8 @@ int sign_open(struct sign_ctx **out, git_repository *repo, const char *home)
 		program = config_string(repo, "gpg.program");
 	if (program) {
 		path = child_find_program(program);
-		if (!path) {
+		if (!path || access(path, X_OK)) {
+			free(path);
 			box_error_set("cannot find the gpg program '%s' (gpg.program)", program);
 			free(program);
 			return -1;
