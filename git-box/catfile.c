@@ -27,7 +27,11 @@ struct catfile {
 
 int catfile_open(struct catfile **out, git_repository *repo)
 {
-	static const char *const argv[] = { "git", "--no-replace-objects", "cat-file", "--batch", NULL };
+	/* Small pack windows keep git's mapped memory bounded too, whatever the pack's size. */
+	static const char *const argv[] = {
+		"git", "--no-replace-objects", "-c", "core.packedGitWindowSize=8m",
+		"-c", "core.packedGitLimit=64m", "cat-file", "--batch", NULL,
+	};
 	static const char *const drop[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", NULL };
 	struct child_options o = { argv, NULL, NULL, CHILD_SOCKET, CHILD_PIPE, CHILD_INHERIT };
 	struct catfile *cf = xcalloc(1, sizeof(*cf));

@@ -21,6 +21,9 @@
 #include "output.h"
 #include "banned.h"
 
+#define PACK_WINDOW_SIZE (8 << 20)
+#define PACK_MAPPED_LIMIT (32 << 20)
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -157,6 +160,13 @@ int main(int argc, char **argv)
 		return show_man_page(cmd->name);
 
 	git_libgit2_init();
+	/*
+	 * libgit2 maps pack files in windows of up to 1 GiB and keeps 8 GiB
+	 * mapped: what it reads of a large pack would count against git box's
+	 * memory. Smaller windows and a small mapped total keep it bounded.
+	 */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)PACK_WINDOW_SIZE);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)PACK_MAPPED_LIMIT);
 	ret = cmd->fn(argc, argv);
 	git_libgit2_shutdown();
 	return ret;
