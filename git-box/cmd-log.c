@@ -143,7 +143,7 @@ int cmd_log(int argc, char **argv)
 			hint("make one with 'git box init'");
 		goto out;
 	}
-	if (box_state(&state, &box) < 0 || box_events_load(&ev, &box, NULL) < 0 ||
+	if (box_state(&state, &box) < 0 || box_events_load(&ev, &box, NULL, BOX_EVENTS_FULL) < 0 ||
 	    sign_open(&gpg, box.repo, NULL) < 0) {
 		error_last(NULL);
 		goto out;

@@ -147,7 +147,7 @@ static int report_other_seal(const struct box *b)
 	    (event = commit_event(c)) && !strcmp(event, "seal")) {
 		error("already sealed at %s", git_oid_tostr_s(&tip));
 		found = 1;
-	} else if (!box_events_load(&ev, b, &b->tip) && box_pending_seal(&pending, b, &ev) == 1) {
+	} else if (!box_events_load(&ev, b, &b->tip, 0) && box_pending_seal(&pending, b, &ev) == 1) {
 		error("already sealed at %s (another seal is finishing)", git_oid_tostr_s(&pending));
 		found = 1;
 	}
@@ -356,7 +356,7 @@ int cmd_seal(int argc, char **argv)
 		hint("add a signature to the seal afterwards with 'git box sign'");
 		goto out;
 	}
-	if ((ret = box_events_load(&ev, &box, NULL)) < 0) {
+	if ((ret = box_events_load(&ev, &box, NULL, 0)) < 0) {
 		ret = error_last(NULL);
 		goto out;
 	}

@@ -151,7 +151,7 @@ int cmd_show(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		if (box_events_load(&ev, &box, NULL) < 0) {
+		if (box_events_load(&ev, &box, NULL, 0) < 0) {
 			error_last(NULL);
 			goto out;
 		}

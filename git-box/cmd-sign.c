@@ -148,7 +148,7 @@ int cmd_sign(int argc, char **argv)
 			hint("make one with 'git box init'");
 		goto out;
 	}
-	if (box_events_load(&ev, &box, NULL) < 0) {
+	if (box_events_load(&ev, &box, NULL, 0) < 0) {
 		error_last(NULL);
 		goto out;
 	}
@@ -162,6 +162,18 @@ int cmd_sign(int argc, char **argv)
 		ret = box_exit_code(err);
 		error_last(NULL);
 		goto out;
+	}
+
+	/* A signature vouches for the whole manifest, not only for its place in the chain. */
+	{
+		struct manifest whole = MANIFEST_INIT;
+
+		if (manifest_parse(&whole, e->payload.ptr, e->payload.len) < 0) {
+			error("the note on %s is %s", git_oid_tostr_s(&e->commit), box_error_last());
+			ret = BOX_FAILED;
+			goto out;
+		}
+		manifest_release(&whole);
 	}
 
 	/* Who signs, and whether they may: before gpg asks for a passphrase. */

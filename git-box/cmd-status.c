@@ -113,7 +113,7 @@ static int load_event_status(struct event_status *s, const struct box *b)
 	struct sign_checks checks = SIGN_CHECKS_INIT;
 	int ret = -1;
 
-	if (box_events_load(&s->ev, b, NULL) < 0)
+	if (box_events_load(&s->ev, b, NULL, 0) < 0)
 		return -1;
 	if (s->ev.have_notes) {
 		s->broken = box_events_check(&s->ev, b, NULL);

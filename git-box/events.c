@@ -133,7 +133,7 @@ static int load_noted(struct box_events *ev, git_repository *repo, git_commit *n
 	return 0;
 }
 
-static int read_event(struct box_event *e, git_repository *repo, const git_oid *blob_id)
+static int read_event(struct box_event *e, git_repository *repo, const git_oid *blob_id, unsigned flags)
 {
 	git_blob *blob = NULL;
 	git_commit *commit = NULL;
@@ -162,13 +162,14 @@ static int read_event(struct box_event *e, git_repository *repo, const git_oid *
 
 	if (memchr(e->payload.ptr, '\0', e->payload.len))
 		e->invalid = xstrdup("not a manifest: the note holds a NUL byte");
-	else if (manifest_parse(&e->manifest, e->payload.ptr, e->payload.len) < 0)
+	else if ((flags & BOX_EVENTS_FULL ? manifest_parse : manifest_parse_header)
+		 (&e->manifest, e->payload.ptr, e->payload.len) < 0)
 		e->invalid = xstrdup(box_error_last());
 	box_error_clear();
 	return 0;
 }
 
-int box_events_load(struct box_events *out, const struct box *b, const git_oid *tip)
+int box_events_load(struct box_events *out, const struct box *b, const git_oid *tip, unsigned flags)
 {
 	git_reference *ref = NULL, *resolved = NULL;
 	git_commit *notes = NULL;
@@ -210,7 +211,7 @@ int box_events_load(struct box_events *out, const struct box *b, const git_oid *
 		memset(e, 0, sizeof(*e));
 		git_oid_cpy(&e->commit, &out->history[i]);
 		e->position = i;
-		if (read_event(e, b->repo, hit + 1) < 0)
+		if (read_event(e, b->repo, hit + 1, flags) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -489,7 +490,7 @@ int event_record(struct event_result *out, const struct box *b, const git_oid *c
 
 	memset(&req, 0, sizeof(req));
 	/* The whole branch: an event newer than `commit` must be seen to refuse it. */
-	if ((ret = box_events_load(&ev, b, NULL)) < 0 || (ret = event_for_commit(&event, b, &ev, commit)) < 0)
+	if ((ret = box_events_load(&ev, b, NULL, 0)) < 0 || (ret = event_for_commit(&event, b, &ev, commit)) < 0)
 		goto out;
 	/* An init has nothing before it; every other event needs an intact chain to join. */
 	if (strcmp(event, "init") && box_events_check(&ev, b, NULL)) {
@@ -755,7 +756,7 @@ int box_pending_seal(git_oid *out, const struct box *b, const struct box_events 
 		    !(trailer = commit_event(c)) || strcmp(trailer, "seal"))
 			goto next;
 		if (box_note_read(&payload, NULL, b->repo, id) != 0 ||
-		    manifest_parse(&m, payload.ptr ? payload.ptr : "", payload.len) < 0)
+		    manifest_parse_header(&m, payload.ptr ? payload.ptr : "", payload.len) < 0)
 			goto next;
 		found = !strcmp(m.event, "seal") && git_oid_equal(&m.commit, id) &&
 			git_oid_equal(&m.box, &b->id) && m.has_previous &&

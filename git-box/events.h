@@ -31,7 +31,7 @@ struct box_event {
 	struct buf payload;               /* the stored bytes, exactly */
 	struct buf signatures;            /* everything after the payload */
 	unsigned char payload_sha256[SHA256_LEN];
-	struct manifest manifest;         /* the payload read strictly, if it reads */
+	struct manifest manifest;         /* the payload as read (its files only with BOX_EVENTS_FULL) */
 	char *invalid;                    /* why the note is not a manifest, or NULL */
 };
 
@@ -52,8 +52,12 @@ struct box_events {
  * Read the events on the first-parent history of `tip` (the box
  * branch's tip when NULL), all from one state of refs/notes/box.
  * Fails when `tip` does not descend from the box's init commit.
+ * BOX_EVENTS_FULL reads every manifest whole (manifest_parse()); without
+ * it only what the chain needs is read (manifest_parse_header()), which
+ * keeps recording an event quick however many files earlier events name.
  */
-int box_events_load(struct box_events *out, const struct box *b, const git_oid *tip);
+#define BOX_EVENTS_FULL 1
+int box_events_load(struct box_events *out, const struct box *b, const git_oid *tip, unsigned flags);
 void box_events_release(struct box_events *ev);
 
 /* The newest event, or NULL. */

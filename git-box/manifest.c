@@ -409,7 +409,7 @@ static int check_disjoint(const struct manifest *m)
 	return 0;
 }
 
-static int parse_root(struct manifest *m, const json_t *root)
+static int parse_root(struct manifest *m, const json_t *root, int full)
 {
 	const char *s;
 	const json_t *v;
@@ -485,11 +485,21 @@ static int parse_root(struct manifest *m, const json_t *root)
 	}
 	if (!(s = get_string(root, "policy")) || get_digest(m->policy, s, "'policy'") < 0)
 		return -1;
-	if (parse_files(&m->inputs, json_object_get(root, "inputs"), "inputs") < 0 ||
-	    parse_files(&m->outputs, json_object_get(root, "outputs"), "outputs") < 0 ||
-	    parse_files(&m->code, json_object_get(root, "code"), "code") < 0 ||
-	    check_disjoint(m) < 0)
+	if (!full) {
+		static const char *const classes[] = { "inputs", "outputs", "code" };
+
+		for (size_t i = 0; i < ARRAY_SIZE(classes); i++) {
+			if (!json_is_object(json_object_get(root, classes[i]))) {
+				box_error_set("'%s' is not an object of files", classes[i]);
+				return -1;
+			}
+		}
+	} else if (parse_files(&m->inputs, json_object_get(root, "inputs"), "inputs") < 0 ||
+		   parse_files(&m->outputs, json_object_get(root, "outputs"), "outputs") < 0 ||
+		   parse_files(&m->code, json_object_get(root, "code"), "code") < 0 ||
+		   check_disjoint(m) < 0) {
 		return -1;
+	}
 	v = json_object_get(root, "environment");
 	if (!json_is_object(v)) {
 		box_error_set("'environment' is not an object");
@@ -499,7 +509,7 @@ static int parse_root(struct manifest *m, const json_t *root)
 	return 0;
 }
 
-int manifest_parse(struct manifest *out, const char *payload, size_t len)
+static int parse(struct manifest *out, const char *payload, size_t len, int full)
 {
 	json_error_t err;
 	json_t *root;
@@ -512,12 +522,12 @@ int manifest_parse(struct manifest *out, const char *payload, size_t len)
 		box_error_set("not a manifest: line %d, column %d: %s", err.line, err.column, err.text);
 		return -1;
 	}
-	if (parse_root(out, root) < 0) {
+	if (parse_root(out, root, full) < 0) {
 		box_error_wrap("not a manifest");
 		goto out;
 	}
 	/* One manifest, one byte sequence: anything but the canonical form is refused. */
-	if (dump_canonical(&again, root) < 0 || again.len != len || memcmp(again.ptr, payload, len)) {
+	if (full && (dump_canonical(&again, root) < 0 || again.len != len || memcmp(again.ptr, payload, len))) {
 		box_error_set("not a manifest: the payload is not in canonical form "
 			      "(sorted keys, two-space indentation, one final newline)");
 		goto out;
@@ -529,6 +539,16 @@ out:
 	buf_release(&again);
 	json_decref(root);
 	return ret;
+}
+
+int manifest_parse(struct manifest *out, const char *payload, size_t len)
+{
+	return parse(out, payload, len, 1);
+}
+
+int manifest_parse_header(struct manifest *out, const char *payload, size_t len)
+{
+	return parse(out, payload, len, 0);
 }
 
 const struct manifest_file *manifest_file_at(const struct manifest *m, size_t i, const char **class)

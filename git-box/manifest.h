@@ -77,6 +77,13 @@ int manifest_payload(struct buf *out, const struct manifest *m);
 /* Read a payload back; on failure `out` is released and box_error says why. */
 int manifest_parse(struct manifest *out, const char *payload, size_t len);
 
+/*
+ * Read only what following the chain needs, quickly: every top-level
+ * field as strictly as manifest_parse() does, but the files are left out
+ * (their lists stay empty) and the canonical form is not checked.
+ */
+int manifest_parse_header(struct manifest *out, const char *payload, size_t len);
+
 /* A repository path as a manifest may hold it (relative, no '.', '..', '.git', empty parts). */
 int manifest_path_valid(const char *path);
 

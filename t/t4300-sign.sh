@@ -122,6 +122,21 @@ test_expect_success 'sign of a commit off the box branch exits 1' '
 	grep "is not on the first-parent history of the box branch" err
 '
 
+test_expect_success 'a manifest whose file entries are not valid is not signed' '
+	box_policy free2.yaml none 0 &&
+	box_init_policy bad free2.yaml &&
+	(cd bad && git config user.signingKey $ALICE && box_commit "w" w.R &&
+	 git box checkpoint >/dev/null &&
+	 git box show --payload >../bad.json &&
+	 sed "s/\"sha256\": \"\([0-9a-f]\)/\"sha256\": \"X/" ../bad.json >../worse.json &&
+	 ! test_cmp ../bad.json ../worse.json &&
+	 git notes --ref=box add -f -C $(git hash-object -w ../worse.json) HEAD 2>/dev/null) &&
+	before=$(git -C bad rev-parse refs/notes/box) &&
+	(cd bad && test_expect_code 1 git box sign 2>../err) &&
+	grep "error: the note on $(git -C bad rev-parse HEAD) is not a manifest: .* is not a SHA-256" err &&
+	test "$(git -C bad rev-parse refs/notes/box)" = "$before"
+'
+
 test_expect_success 'setup: a signing subkey for alice, in a keyring of its own' '
 	box_gpg_home subkeys alice bob &&
 	GNUPGHOME=$PWD/subkeys gpg --batch --quiet --pinentry-mode loopback --passphrase "" \

@@ -224,6 +224,35 @@ START_TEST(test_trailing_data_and_nul_are_refused)
 }
 END_TEST
 
+START_TEST(test_header_parse_reads_the_chain_fields_only)
+{
+	struct buf p = BUF_INIT, loose = BUF_INIT;
+	struct manifest m;
+	char *at;
+
+	sample_payload(&p);
+	ck_assert_int_eq(manifest_parse_header(&m, p.ptr, p.len), 0);
+	ck_assert_str_eq(m.event, "checkpoint");
+	ck_assert(m.has_previous);
+	ck_assert_uint_eq(m.code.nr, 0);
+	manifest_release(&m);
+
+	/* A bad file entry or a non-canonical layout is left to manifest_parse(). */
+	at = strstr(p.ptr, "\"size\": 19");
+	buf_add(&loose, p.ptr, (size_t)(at - p.ptr));
+	buf_adds(&loose, "\"size\":   -19");
+	buf_adds(&loose, at + strlen("\"size\": 19"));
+	ck_assert_int_eq(manifest_parse_header(&m, loose.ptr, loose.len), 0);
+	manifest_release(&m);
+	ck_assert_int_lt(manifest_parse(&m, loose.ptr, loose.len), 0);
+	buf_release(&loose);
+	buf_release(&p);
+
+	/* The top-level fields are read as strictly as ever. */
+	ck_assert_int_lt(parse_edited("git-box/manifest/v1", "git-box/manifest/v9"), 0);
+}
+END_TEST
+
 START_TEST(test_set_files_sorts_by_policy_and_refuses_bad_names)
 {
 	struct policy policy = POLICY_INIT;
@@ -277,6 +306,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, test_previous_is_null_for_init_only);
 	tcase_add_test(tc, test_a_path_in_two_classes_is_refused);
 	tcase_add_test(tc, test_trailing_data_and_nul_are_refused);
+	tcase_add_test(tc, test_header_parse_reads_the_chain_fields_only);
 	tcase_add_test(tc, test_set_files_sorts_by_policy_and_refuses_bad_names);
 	suite_add_tcase(s, tc);
 	return s;
