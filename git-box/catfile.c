@@ -27,10 +27,16 @@ struct catfile {
 
 int catfile_open(struct catfile **out, git_repository *repo)
 {
-	/* Small pack windows keep git's mapped memory bounded too, whatever the pack's size. */
+	/*
+	 * git streams a packed blob only when it is larger than
+	 * core.bigFileThreshold (else it reads it whole), and maps packs in
+	 * windows: a small threshold and small windows keep its memory
+	 * bounded too, whatever the size of a file or a pack.
+	 */
 	static const char *const argv[] = {
-		"git", "--no-replace-objects", "-c", "core.packedGitWindowSize=8m",
-		"-c", "core.packedGitLimit=64m", "cat-file", "--batch", NULL,
+		"git", "--no-replace-objects", "-c", "core.bigFileThreshold=16m",
+		"-c", "core.packedGitWindowSize=8m", "-c", "core.packedGitLimit=64m",
+		"cat-file", "--batch", NULL,
 	};
 	static const char *const drop[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", NULL };
 	struct child_options o = { argv, NULL, NULL, CHILD_SOCKET, CHILD_PIPE, CHILD_INHERIT };

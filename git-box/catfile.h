@@ -13,7 +13,10 @@
  * files straight into packs, so content is streamed from a git child
  * process instead: `git --no-replace-objects cat-file --batch`, started
  * with posix_spawn and an argv (never a shell), GIT_DIR set to the
- * repository and no GIT_INDEX_FILE or GIT_WORK_TREE inherited.
+ * repository and no GIT_INDEX_FILE or GIT_WORK_TREE inherited. git
+ * holds at most 16 MiB of one blob (core.bigFileThreshold) and 64 MiB of
+ * mapped pack, except for a blob stored as a delta, which git rebuilds
+ * whole, and a loose object, which it maps whole.
  *
  * One reader serves one thread. Requests may be sent ahead of reading
  * (pipelining): every catfile_request() is answered, in order, by one
