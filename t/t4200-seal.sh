@@ -81,6 +81,22 @@ test_expect_success 'no checkpoint may follow the seal' '
 	test "$(notes_tip)" = "$before"
 '
 
+test_expect_success 'history forced past the seal breaks the chain: log says so, no seal or checkpoint follows' '
+	git clone -q box forced &&
+	git -C forced fetch -q origin refs/notes/box:refs/notes/box &&
+	(cd forced && git config user.signingKey $ALICE &&
+	 echo more >more.R && git add more.R && git commit -q --no-verify -m "after the seal" &&
+	 before=$(git rev-parse refs/notes/box) &&
+	 test_expect_code 1 git box log >../log 2>../log.err &&
+	 test_expect_code 1 git box seal 2>../seal.err &&
+	 test_expect_code 1 git box checkpoint 2>../cp.err &&
+	 test "$(git rev-parse refs/notes/box)" = "$before") &&
+	grep "chain BROKEN" log &&
+	grep "the box was sealed here, yet history goes on after it" log.err &&
+	grep "the box was sealed here, yet history goes on after it" seal.err &&
+	grep "no event may follow the seal" cp.err
+'
+
 test_expect_success 'a co-signer completes the quorum' '
 	(cd box && git config user.signingKey $BOB &&
 	 git box sign --role reviewer --reason "numbers checked" >../out &&
