@@ -172,20 +172,9 @@ static int seal(struct event_result *r, const struct box *b, const struct box_ev
 	git_oid commit;
 	int ret;
 
-	memset(&req, 0, sizeof(req));
-	req.event = "seal";
-	req.message = o->message;
-	req.role = o->role ? o->role : EVENT_DEFAULT_ROLE;
-	req.reason = o->reason ? o->reason : event_default_reason("seal");
-	req.hash = (struct hash_options)HASH_OPTIONS_INIT;
-	if (event_signed_by_policy(&b->policy, "seal")) {
-		if ((ret = sign_meaning_valid(req.role, req.reason)) < 0 ||
-		    (ret = event_signer_open(&signer, b)) < 0)
-			goto out;
-		req.signer = signer.ctx;
-		req.key = &signer.key;
-	}
-	if ((ret = make_seal_commit(&commit, b, o->message)) < 0)
+	/* Who signs, before anything is made or hashed. */
+	if ((ret = event_request_init(&req, &signer, b, "seal", o->message, o->role, o->reason)) < 0 ||
+	    (ret = make_seal_commit(&commit, b, o->message)) < 0)
 		goto out;
 
 	progress = progress_start("Hashing files", 0);
@@ -211,12 +200,7 @@ static int seal(struct event_result *r, const struct box *b, const struct box_ev
 	}
 	ret = 0;
 out:
-	if (req.signer) {
-		r->signer = signer.key;
-		memset(&signer.key, 0, sizeof(signer.key));
-		r->role = req.role;
-		r->reason = req.reason;
-	}
+	event_result_set_signer(r, &req, &signer);
 	event_signer_close(&signer);
 	return ret;
 }

@@ -1,5 +1,6 @@
 #include "events.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,7 +99,7 @@ out:
 }
 
 /* Every commit the notes commit has a note for, with each note's blob. */
-static int load_noted(struct box_events *ev, git_repository *repo, git_commit *notes, git_oid **blobs)
+static int load_noted(struct box_events *ev, git_commit *notes, git_oid **blobs)
 {
 	git_note_iterator *it = NULL;
 	git_oid blob, annotated;
@@ -124,7 +125,6 @@ static int load_noted(struct box_events *ev, git_repository *repo, git_commit *n
 		box_error_from_git("cannot read %s", BOX_NOTES_REF);
 		return -1;
 	}
-	(void)repo;
 	if (ev->noted_nr > 1)
 		qsort(*blobs, ev->noted_nr, 2 * sizeof(**blobs), compare_oids);
 	ev->noted = xcalloc(ev->noted_nr ? ev->noted_nr : 1, sizeof(*ev->noted));
@@ -194,7 +194,7 @@ int box_events_load(struct box_events *out, const struct box *b, const git_oid *
 		box_error_from_git("cannot read %s", BOX_NOTES_REF);
 		goto out;
 	}
-	if (load_noted(out, b->repo, notes, &pairs) < 0)
+	if (load_noted(out, notes, &pairs) < 0)
 		goto out;
 	for (size_t i = 0; i < out->history_nr; i++) {
 		git_oid *hit = out->noted_nr ? bsearch(&out->history[i], pairs, out->noted_nr,
@@ -479,6 +479,38 @@ int event_for_commit(const char **event, const struct box *b, const struct box_e
 	return ret;
 }
 
+int event_request_init(struct event_request *req, struct event_signer *signer, const struct box *b,
+		       const char *event, const char *message, const char *role, const char *reason)
+{
+	int ret;
+
+	memset(req, 0, sizeof(*req));
+	req->event = event;
+	req->message = message;
+	req->role = role ? role : EVENT_DEFAULT_ROLE;
+	req->reason = reason ? reason : event_default_reason(event);
+	req->hash = (struct hash_options)HASH_OPTIONS_INIT;
+	if (!event_signed_by_policy(&b->policy, event))
+		return 0;
+	if ((ret = sign_meaning_valid(req->role, req->reason)) < 0 || (ret = event_signer_open(signer, b)) < 0)
+		return ret;
+	req->signer = signer->ctx;
+	req->key = &signer->key;
+	return 0;
+}
+
+void event_result_set_signer(struct event_result *r, const struct event_request *req,
+			     struct event_signer *signer)
+{
+	if (!req->signer)
+		return;
+	sign_key_release(&r->signer);
+	r->signer = signer->key;
+	memset(&signer->key, 0, sizeof(signer->key));
+	r->role = req->role;
+	r->reason = req->reason;
+}
+
 int event_record(struct event_result *out, const struct box *b, const git_oid *commit,
 		 const struct event_record_options *o)
 {
@@ -498,28 +530,14 @@ int event_record(struct event_result *out, const struct box *b, const git_oid *c
 		box_error_wrap("the event chain is broken; nothing was written");
 		goto out;
 	}
-	req.event = event;
-	req.message = o->message;
-	req.role = o->role ? o->role : EVENT_DEFAULT_ROLE;
-	req.reason = o->reason ? o->reason : event_default_reason(event);
+	if ((ret = event_request_init(&req, &signer, b, event, o->message, o->role, o->reason)) < 0)
+		goto out;
 	req.hash = o->hash;
-	if (event_signed_by_policy(&b->policy, event)) {
-		if ((ret = sign_meaning_valid(req.role, req.reason)) < 0 ||
-		    (ret = event_signer_open(&signer, b)) < 0)
-			goto out;
-		req.signer = signer.ctx;
-		req.key = &signer.key;
-	}
 	if ((ret = event_prepare(out, b, &ev, commit, &req)) < 0 || (ret = event_write(out, b, &ev)) < 0)
 		goto out;
 	ret = 0;
 out:
-	if (req.signer) {
-		out->signer = signer.key;
-		memset(&signer.key, 0, sizeof(signer.key));
-		out->role = req.role;
-		out->reason = req.reason;
-	}
+	event_result_set_signer(out, &req, &signer);
 	event_signer_close(&signer);
 	box_events_release(&ev);
 	return ret;
@@ -812,13 +830,13 @@ int box_event_tags(struct strlist *out, git_repository *repo, const git_oid *com
 	return 0;
 }
 
-static size_t class_bytes(const struct manifest_files *f)
+static uint64_t class_bytes(const struct manifest_files *f)
 {
 	uint64_t bytes = 0;
 
 	for (size_t i = 0; i < f->nr; i++)
 		bytes += f->items[i].size;
-	return (size_t)bytes;
+	return bytes;
 }
 
 void event_result_describe(struct buf *out, const struct event_result *r)
@@ -828,7 +846,7 @@ void event_result_describe(struct buf *out, const struct event_result *r)
 
 	sha256_hex(hex, r->payload_sha256);
 	buf_addf(out, "%s %s\n", m->event, git_oid_tostr_s(&r->commit));
-	buf_addf(out, "  files     %zu input%s, %zu output%s, %zu code (%zu bytes in all)\n",
+	buf_addf(out, "  files     %zu input%s, %zu output%s, %zu code (%" PRIu64 " bytes in all)\n",
 		 m->inputs.nr, m->inputs.nr == 1 ? "" : "s", m->outputs.nr, m->outputs.nr == 1 ? "" : "s",
 		 m->code.nr, class_bytes(&m->inputs) + class_bytes(&m->outputs) + class_bytes(&m->code));
 	buf_addf(out, "  hashed    %zu blob%s (%zu from the cache)\n", r->stats.blobs,

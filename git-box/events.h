@@ -139,6 +139,19 @@ void event_signer_close(struct event_signer *s);
 int event_for_commit(const char **event, const struct box *b, const struct box_events *ev,
 		     const git_oid *commit);
 
+/*
+ * Set up `req` for `event`: the message, the meaning (role and reason,
+ * the event's defaults when NULL), default hashing options, and, when
+ * the policy signs that event, gpg and the key in `signer`
+ * (event_signer_open(): BOX_EREFUSED for a key the policy does not list).
+ */
+int event_request_init(struct event_request *req, struct event_signer *signer, const struct box *b,
+		       const char *event, const char *message, const char *role, const char *reason);
+
+/* Tell the result who signed and as what, taking the key over from `signer`. */
+void event_result_set_signer(struct event_result *r, const struct event_request *req,
+			     struct event_signer *signer);
+
 struct event_record_options {
 	const char *message;              /* -m, or NULL */
 	const char *role, *reason;        /* NULL: the event's defaults */
