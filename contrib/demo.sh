@@ -8,9 +8,10 @@ MANPATH="$top/build/man:"
 export PATH MANPATH
 work=$(mktemp -d "${TMPDIR:-/tmp}/git-box-demo.XXXXXX")
 tsa_pid=
-trap 'test -z "$tsa_pid" || kill "$tsa_pid" 2>/dev/null; rm -rf "$work"' EXIT
-export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1
-mkdir -p "$HOME"
+trap 'test -z "$tsa_pid" || kill "$tsa_pid" 2>/dev/null; GNUPGHOME="$work/home/.gnupg" gpgconf --kill gpg-agent 2>/dev/null; rm -rf "$work"' EXIT
+export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 GNUPGHOME="$work/home/.gnupg"
+mkdir -p "$HOME" "$GNUPGHOME"
+chmod 700 "$GNUPGHOME"
 git config --global user.name "Demo Analyst"
 git config --global user.email "analyst@example.org"
 git config --global init.defaultBranch main
@@ -20,12 +21,23 @@ step () {
 	"$@"
 }
 
+# Two throw-away OpenPGP keys: the analyst's and the reviewer's.
+newkey () {
+	gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+		--quick-gen-key "$1" ed25519 sign 1d 2>/dev/null
+	gpg --with-colons --list-keys "$1" | awk -F: '$1 == "fpr" { print $10; exit }'
+}
+analyst=$(newkey "Demo Analyst <analyst@example.org>")
+reviewer=$(newkey "Demo Reviewer <reviewer@example.org>")
+git config --global user.signingKey "$analyst"
+
 cd "$work"
-echo "== A box over the sepsis study's data, in $work"
+echo "== A box over the sepsis study's data, in $work; the seal needs both signatures"
 step git box init sepsis-2026 --name sepsis-2026 \
 	--from "$top/contrib/demo/data/enrolment.csv" \
 	--from "$top/contrib/demo/data/outcomes.csv" \
-	--from "$top/contrib/demo/data/sites"
+	--from "$top/contrib/demo/data/sites" \
+	--signer "$analyst" --signer "$reviewer" --quorum 2
 cd sepsis-2026
 step git box status
 step ls -l input
@@ -68,13 +80,33 @@ step git commit -q -m "Mean SOFA score per arm"
 step git box status
 
 echo
+echo "== Every event is a manifest in refs/notes/box, chained and signed"
+step git box checkpoint -m "first look at the primary endpoint"
+step git box seal -m "Final analysis: mean SOFA score per arm"
+step git box log
+
+echo
 echo "== A second analyst clones the box and sets up the clone"
 cd "$work"
 step git clone -q sepsis-2026 review
 cd review
 step git box status
 step git box install
+step git fetch -q
 step git box status --json
 
 echo
-echo "Demo done: the box, its policy, its hooks and its filter are in place."
+echo "== The reviewer co-signs the seal and pushes the signature back"
+git config user.signingKey "$reviewer"
+step git box sign --role reviewer --reason "results checked against the analysis plan"
+step git push -q origin refs/notes/box
+cd "$work/sepsis-2026"
+step git box status
+
+echo
+echo "== Anyone checks the seal with stock gpg, without git box's say-so"
+step sh -c 'git box show --payload >../m.json && git box show --signatures >../m.asc'
+step gpg --verify-options show-notations --verify ../m.asc ../m.json
+
+echo
+echo "Demo done: a box sealed by its analyst and co-signed by its reviewer."

@@ -16,6 +16,10 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "child.h"
+#include "environment.h"
+#include "events.h"
+#include "import.h"
 #include "install.h"
 #include "output.h"
 #include "repo.h"
@@ -23,7 +27,6 @@
 #include "banned.h"
 
 #define TSA_CA_PATH ".box/tsa-ca.pem"
-#define COPY_CHUNK (128 * 1024)
 
 static const char *const synopsis[] = {
 	"git box init [<dir>] [--name <name>] [--input <path>]... [--output <path>]... "
@@ -49,7 +52,7 @@ struct init_options {
 struct undo {
 	char *made_dir;              /* the folder we created, removed whole */
 	char *made_git_dir;          /* the .git we created */
-	struct strlist made;         /* files and folders we created, in order */
+	struct import_undo files;    /* files and folders we created, in order */
 	char *attributes_path;
 	struct buf attributes_before;
 	int attributes_existed;
@@ -64,11 +67,6 @@ struct target {
 	char *head_branch;      /* its current branch */
 };
 
-struct copy_stats {
-	size_t files;
-	uint64_t bytes;
-	struct progress *progress;
-};
 
 /* ---- the policy ---------------------------------------------------------- */
 
@@ -104,6 +102,16 @@ static const struct box_template *find_template(const char *name)
 		if (!strcmp(t->name, name))
 			return t;
 	return NULL;
+}
+
+/* pip freeze where python3 is found, as the users of git box asked; nothing otherwise. */
+static const char *capture_default(void)
+{
+	char *python = child_find_program("python3");
+	int found = python != NULL;
+
+	free(python);
+	return found ? "[\"" ENVIRONMENT_PIP_FREEZE "\"]" : "[]";
 }
 
 static void fill_policy_template(struct buf *out, const struct init_options *o, const char *name,
@@ -143,6 +151,8 @@ static void fill_policy_template(struct buf *out, const struct init_options *o, 
 			buf_adds(out, o->tsa.nr ? "seal" : "none");
 		else if (!strcmp(key.ptr, "TSA"))
 			yaml_list(out, &o->tsa);
+		else if (!strcmp(key.ptr, "CAPTURE"))
+			buf_adds(out, capture_default());
 		else if (!strcmp(key.ptr, "TSA_CA"))
 			buf_adds(out, o->tsa_ca ? "\"" TSA_CA_PATH "\"" : "null");
 		else
@@ -313,109 +323,10 @@ out:
 	return ret;
 }
 
-/* Walk a source, calling `fn` for each entry below `src` ("" is the top). */
-typedef int (*walk_fn)(const char *src_path, const char *rel, const struct stat *st, void *data);
-
-static int walk_source(const char *root_real, const char *path, const char *rel, walk_fn fn, void *data);
-
-static int check_link(const char *root_real, const char *path, struct stat *st)
-{
-	char *target = realpath(path, NULL);
-	size_t len = strlen(root_real);
-	int inside;
-
-	if (!target) {
-		box_error_set("'%s' is a symbolic link that leads nowhere", path);
-		return -1;
-	}
-	inside = !strncmp(target, root_real, len) && (target[len] == '/' || !target[len]);
-	if (!inside) {
-		box_error_set("'%s' is a symbolic link to '%s', outside the source", path, target);
-		free(target);
-		return -1;
-	}
-	if (stat(target, st) < 0 || !S_ISREG(st->st_mode)) {
-		box_error_set("'%s' is a symbolic link to a folder or special file; "
-			      "copy what it points to instead", path);
-		free(target);
-		return -1;
-	}
-	free(target);
-	return 0;
-}
-
-static int walk_source(const char *root_real, const char *path, const char *rel, walk_fn fn, void *data)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	int ret = 0;
-
-	if (lstat(path, &st) < 0) {
-		box_error_set("cannot read '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	/* A link inside the source is copied as the file it names; never a way out. */
-	if (S_ISLNK(st.st_mode) && *rel && check_link(root_real, path, &st) < 0)
-		return -1;
-	if (S_ISLNK(st.st_mode) && stat(path, &st) < 0) {
-		box_error_set("cannot read '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		box_error_set("'%s' is a special file (not a file or a folder)", path);
-		return -1;
-	}
-	if (fn(path, rel, &st, data) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode))
-		return 0;
-
-	d = opendir(path);
-	if (!d) {
-		box_error_set("cannot read the folder '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	while (!ret && (errno = 0, e = readdir(d))) {
-		char *child, *child_rel;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		child = xstrfmt("%s/%s", path, e->d_name);
-		child_rel = *rel ? xstrfmt("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
-		ret = walk_source(root_real, child, child_rel, fn, data);
-		free(child);
-		free(child_rel);
-	}
-	if (!ret && errno) {
-		box_error_set("cannot read the folder '%s': %s", path, strerror(errno));
-		ret = -1;
-	}
-	closedir(d);
-	return ret;
-}
-
-static int check_readable(const char *src_path, const char *rel, const struct stat *st, void *data)
-{
-	int fd;
-
-	(void)rel;
-	(void)data;
-	if (!S_ISREG(st->st_mode))
-		return 0;
-	fd = open(src_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		box_error_set("cannot read '%s': %s", src_path, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 static int check_sources(const struct target *t, const struct policy *p, const struct strlist *from)
 {
-	struct strlist names = STRLIST_INIT;
-	int ret = -1;
+	char *dest;
+	int ret;
 
 	if (!from->nr)
 		return 0;
@@ -424,62 +335,37 @@ static int check_sources(const struct target *t, const struct policy *p, const s
 			      p->inputs.items[0]);
 		return -1;
 	}
-	for (size_t i = 0; i < from->nr; i++) {
-		char *real = realpath(from->items[i], NULL), *copy, *dest;
-		const char *name;
-		struct stat st;
-		size_t tlen = strlen(t->path);
+	dest = xstrfmt("%s%s", t->workdir, p->inputs.items[0]);
+	ret = import_check_sources(from, t->path, dest);
+	free(dest);
+	return ret;
+}
 
-		if (!real) {
-			box_error_set("cannot read '%s': %s", from->items[i], strerror(errno));
-			goto out;
-		}
-		copy = xstrdup(real);
-		name = basename(copy);
-		if ((!strncmp(real, t->path, tlen) && (real[tlen] == '/' || !real[tlen])) ||
-		    (!strncmp(t->path, real, strlen(real)) && t->path[strlen(real)] == '/')) {
-			box_error_set("'%s' and the box '%s' contain one another", from->items[i], t->path);
-			free(copy);
-			free(real);
-			goto out;
-		}
-		if (strlist_has(&names, name)) {
-			box_error_set("two sources are named '%s'; each is copied under its own name", name);
-			free(copy);
-			free(real);
-			goto out;
-		}
-		strlist_add(&names, name);
-		dest = xstrfmt("%s%s%s", t->workdir, p->inputs.items[0], name);
-		if (!lstat(dest, &st)) {
-			box_error_set("copying '%s' would overwrite '%s'", from->items[i], dest);
-			free(dest);
-			free(copy);
-			free(real);
-			goto out;
-		}
-		free(dest);
-		free(copy);
-		if (walk_source(real, from->items[i], "", check_readable, NULL) < 0) {
-			free(real);
-			goto out;
-		}
-		free(real);
+/* A policy that signs every event signs init's: a usable key it lists must be there. */
+static int check_signer(const struct target *t, const struct policy *p)
+{
+	struct sign_ctx *gpg = NULL;
+	struct sign_key key = SIGN_KEY_INIT;
+	int ret = -1;
+
+	if (sign_open(&gpg, t->repo, NULL) < 0 || sign_find_key(&key, gpg, t->repo) < 0)
+		goto out;
+	if (*key.fpr && !sign_key_allowed(&p->signers, key.fpr)) {
+		box_error_set("the signing key %s is not in the policy's signer list", key.fpr);
+		ret = BOX_EREFUSED;
+		goto out;
 	}
 	ret = 0;
 out:
-	strlist_release(&names);
+	sign_key_release(&key);
+	sign_close(gpg);
 	return ret;
 }
 
 static int check_existing_repo(const struct target *t, const struct policy *p)
 {
-	git_index *index = NULL;
-	git_object *head_tree = NULL;
-	git_diff *diff = NULL;
 	struct stat st;
 	char *path;
-	int ret = -1;
 
 	path = xstrfmt("%s.box", t->workdir);
 	if (!lstat(path, &st)) {
@@ -494,199 +380,22 @@ static int check_existing_repo(const struct target *t, const struct policy *p)
 		return -1;
 	}
 	/* The init commit must hold the box and nothing a person staged by the way. */
-	if (git_repository_index(&index, t->repo) < 0) {
-		box_error_from_git("cannot read the index");
-		goto out;
-	}
-	if (!git_revparse_single(&head_tree, t->repo, "HEAD^{tree}")) {
-		if (git_diff_tree_to_index(&diff, t->repo, (git_tree *)head_tree, index, NULL) < 0) {
-			box_error_from_git("cannot compare the index with HEAD");
-			goto out;
-		}
-		if (git_diff_num_deltas(diff)) {
-			box_error_set("the index has staged changes; commit or unstage them first");
-			goto out;
-		}
-	} else if (git_index_entrycount(index)) {
-		box_error_set("the index has staged changes; commit or unstage them first");
-		goto out;
-	}
-	ret = 0;
-out:
-	git_diff_free(diff);
-	git_object_free(head_tree);
-	git_index_free(index);
-	return ret;
+	return import_check_index_clean(t->repo);
 }
-
-/* ---- making it, with an undo log ----------------------------------------- */
-
-static int make_dir(struct undo *u, const char *path)
-{
-	struct stat st;
-
-	if (!lstat(path, &st)) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		box_error_set("'%s' exists and is not a folder", path);
-		return -1;
-	}
-	if (mkdir(path, 0755) < 0) {
-		box_error_set("cannot create the folder '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	strlist_add(&u->made, path);
-	return 0;
-}
-
-/*
- * mkdir -p under the work tree, logging each folder made: every folder of
- * `rel`, which names a folder when it ends in '/' and a file otherwise.
- */
-static int make_dirs(struct undo *u, const char *workdir, const char *rel)
-{
-	char *path = xstrfmt("%s%s", workdir, rel);
-	size_t base = strlen(workdir);
-	int ret = 0;
-
-	/* An absolute path's leading '/' is not a folder to make. */
-	for (char *p = path + base + (base == 0); !ret && *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		ret = make_dir(u, path);
-		*p = '/';
-	}
-	free(path);
-	return ret;
-}
-
-static int write_new_file(struct undo *u, const char *path, const void *data, size_t len)
-{
-	struct stat st;
-
-	if (!lstat(path, &st)) {
-		box_error_set("'%s' already exists", path);
-		return -1;
-	}
-	if (write_file_atomic(path, data, len, 0644) < 0)
-		return -1;
-	strlist_add(&u->made, path);
-	return 0;
-}
-
-static int copy_file(const char *from, const char *to, mode_t mode, struct copy_stats *stats)
-{
-	char *chunk = xmalloc(COPY_CHUNK);
-	int in = -1, out = -1, ret = -1;
-	ssize_t n;
-
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		box_error_set("cannot read '%s': %s", from, strerror(errno));
-		goto done;
-	}
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (out < 0) {
-		box_error_set("cannot create '%s': %s", to, strerror(errno));
-		goto done;
-	}
-	while ((n = read(in, chunk, COPY_CHUNK)) != 0) {
-		char *p = chunk;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			box_error_set("cannot read '%s': %s", from, strerror(errno));
-			goto done;
-		}
-		while (n > 0) {
-			ssize_t w = write(out, p, (size_t)n);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				box_error_set("cannot write '%s': %s", to, strerror(errno));
-				goto done;
-			}
-			p += w;
-			n -= w;
-			stats->bytes += (uint64_t)w;
-		}
-		progress_update(stats->progress, stats->files, stats->bytes);
-	}
-	if (close(out) < 0) {
-		out = -1;
-		box_error_set("cannot write '%s': %s", to, strerror(errno));
-		goto done;
-	}
-	out = -1;
-	stats->files++;
-	ret = 0;
-done:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	free(chunk);
-	return ret;
-}
-
-struct copy_data {
-	struct undo *undo;
-	const char *dest;     /* absolute, ends with the source's name */
-	struct copy_stats *stats;
-};
-
-static int copy_entry(const char *src_path, const char *rel, const struct stat *st, void *data)
-{
-	struct copy_data *c = data;
-	char *to = *rel ? xstrfmt("%s/%s", c->dest, rel) : xstrdup(c->dest);
-	int ret;
-
-	if (S_ISDIR(st->st_mode)) {
-		ret = make_dir(c->undo, to);
-	} else {
-		/* Log before writing: a half-copied file must go too. */
-		strlist_add(&c->undo->made, to);
-		ret = copy_file(src_path, to, (st->st_mode & 0100) ? 0755 : 0644, c->stats);
-	}
-	free(to);
-	return ret;
-}
-
 static int copy_sources(struct undo *u, const struct target *t, const struct policy *p,
 			const struct strlist *from)
 {
-	struct copy_stats stats = { 0, 0, NULL };
-	int ret = 0;
+	struct progress *progress;
+	char *dest;
+	int ret;
 
 	if (!from->nr)
 		return 0;
-	if (make_dirs(u, t->workdir, p->inputs.items[0]) < 0)
-		return -1;
-	stats.progress = progress_start("Copying inputs", 0);
-	for (size_t i = 0; !ret && i < from->nr; i++) {
-		char *real = realpath(from->items[i], NULL), *copy = xstrdup(from->items[i]);
-		struct copy_data c = { u, NULL, &stats };
-		char *dest;
-
-		if (!real) {
-			box_error_set("cannot read '%s': %s", from->items[i], strerror(errno));
-			free(copy);
-			ret = -1;
-			break;
-		}
-		free(copy);
-		copy = xstrdup(real);
-		dest = xstrfmt("%s%s%s", t->workdir, p->inputs.items[0], basename(copy));
-		c.dest = dest;
-		ret = walk_source(real, from->items[i], "", copy_entry, &c);
-		free(dest);
-		free(copy);
-		free(real);
-	}
-	progress_stop(stats.progress, stats.files, stats.bytes);
+	dest = xstrfmt("%s%s", t->workdir, p->inputs.items[0]);
+	progress = progress_start("Copying inputs", 0);
+	ret = import_copy_sources(&u->files, from, t->workdir, dest, NULL, progress_callback, progress);
+	progress_finish(progress);
+	free(dest);
 	return ret;
 }
 
@@ -735,7 +444,7 @@ static int write_attributes(struct undo *u, const struct target *t, const struct
 	if (write_file_atomic(u->attributes_path, content.ptr, content.len, 0644) < 0)
 		goto out;
 	if (!u->attributes_existed)
-		strlist_add(&u->made, u->attributes_path);
+		strlist_add(&u->files.made, u->attributes_path);
 	ret = 0;
 out:
 	buf_release(&content);
@@ -752,8 +461,7 @@ static void undo_all(struct undo *u, git_repository *repo)
 	if (u->attributes_existed)
 		write_file_atomic(u->attributes_path, u->attributes_before.ptr ? u->attributes_before.ptr : "",
 				  u->attributes_before.len, 0644);
-	for (size_t i = u->made.nr; i > 0; i--)
-		remove_tree(u->made.items[i - 1]);
+	import_undo(&u->files);
 	if (u->made_git_dir)
 		remove_tree(u->made_git_dir);
 	if (u->made_dir)
@@ -764,68 +472,9 @@ static void undo_release(struct undo *u)
 {
 	free(u->made_dir);
 	free(u->made_git_dir);
-	strlist_release(&u->made);
+	import_undo_release(&u->files);
 	free(u->attributes_path);
 	buf_release(&u->attributes_before);
-}
-
-/* Stage every regular file under a box path as it is on disk. */
-static int stage_path(git_index *index, const char *workdir, const char *rel)
-{
-	char *path = xstrfmt("%s%s", workdir, rel);
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	int ret = 0;
-
-	if (ends_with(path, "/"))
-		path[strlen(path) - 1] = '\0';
-	if (lstat(path, &st) < 0) {
-		free(path);
-		return 0;   /* an input folder with nothing in it yet */
-	}
-	if (S_ISREG(st.st_mode)) {
-		char *entry = xstrdup(rel);
-
-		if (ends_with(entry, "/"))
-			entry[strlen(entry) - 1] = '\0';
-		if (git_index_add_bypath(index, entry) < 0) {
-			box_error_from_git("cannot add '%s'", entry);
-			ret = -1;
-		}
-		free(entry);
-		free(path);
-		return ret;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		box_error_set("'%s' is not a regular file: inputs must be plain files", path);
-		free(path);
-		return -1;
-	}
-	d = opendir(path);
-	if (!d) {
-		box_error_set("cannot read the folder '%s': %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	while (!ret && (e = readdir(d))) {
-		char *child;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".git"))
-			continue;
-		child = xstrfmt("%s%s%s", rel, ends_with(rel, "/") ? "" : "/", e->d_name);
-		if (e->d_type == DT_DIR) {
-			char *folder = xstrfmt("%s/", child);
-			ret = stage_path(index, workdir, folder);
-			free(folder);
-		} else {
-			ret = stage_path(index, workdir, child);
-		}
-		free(child);
-	}
-	closedir(d);
-	free(path);
-	return ret;
 }
 
 static int make_commit(git_oid *out, git_repository *repo, const struct policy *p)
@@ -852,7 +501,7 @@ static int make_commit(git_oid *out, git_repository *repo, const struct policy *
 		goto out;
 	}
 	for (size_t i = 0; i < p->inputs.nr; i++)
-		if (stage_path(index, git_repository_workdir(repo), p->inputs.items[i]) < 0)
+		if (import_stage_path(index, git_repository_workdir(repo), p->inputs.items[i]) < 0)
 			goto out;
 	if (git_index_write_tree(&tree_id, index) < 0 || git_tree_lookup(&tree, repo, &tree_id) < 0) {
 		box_error_from_git("cannot write the tree");
@@ -900,7 +549,7 @@ static int build(struct undo *u, struct target *t, const struct policy *p, const
 		/* Remember the highest folder we make, to remove it whole on failure. */
 		u->made_dir = xstrndup(t->path, skip + strcspn(t->path + skip, "/"));
 		free(top);
-		if (make_dirs(u, "", t->workdir) < 0)
+		if (import_make_dirs(&u->files, "", t->workdir) < 0)
 			goto out;
 	}
 	if (!t->repo) {
@@ -917,24 +566,24 @@ static int build(struct undo *u, struct target *t, const struct policy *p, const
 	}
 
 	buf_addf(&path, "%s.box", t->workdir);
-	if (make_dir(u, path.ptr) < 0)
+	if (import_make_dir(&u->files, path.ptr) < 0)
 		goto out;
 	buf_reset(&path);
 	buf_addf(&path, "%s%s", t->workdir, POLICY_PATH);
-	if (write_new_file(u, path.ptr, policy_text->ptr, policy_text->len) < 0)
+	if (import_write_new_file(&u->files, path.ptr, policy_text->ptr, policy_text->len) < 0)
 		goto out;
 	if (o->tsa_ca) {
 		buf_reset(&path);
 		buf_addf(&path, "%s%s", t->workdir, p->tsa_ca);
 		if (buf_read_file(&ca, o->tsa_ca, 4 * 1024 * 1024) < 0 ||
-		    make_dirs(u, t->workdir, p->tsa_ca) < 0 ||
-		    write_new_file(u, path.ptr, ca.ptr, ca.len) < 0)
+		    import_make_dirs(&u->files, t->workdir, p->tsa_ca) < 0 ||
+		    import_write_new_file(&u->files, path.ptr, ca.ptr, ca.len) < 0)
 			goto out;
 	}
 	if (write_attributes(u, t, p) < 0 || copy_sources(u, t, p, &o->from) < 0)
 		goto out;
 	for (size_t i = 0; i < p->outputs.nr; i++)
-		if (ends_with(p->outputs.items[i], "/") && make_dirs(u, t->workdir, p->outputs.items[i]) < 0)
+		if (ends_with(p->outputs.items[i], "/") && import_make_dirs(&u->files, t->workdir, p->outputs.items[i]) < 0)
 			goto out;
 
 	u->installed = 1;
@@ -952,11 +601,12 @@ out:
 	return ret;
 }
 
-static void report(const struct box *b, const char *path, int json)
+static void report(const struct box *b, const char *path, const struct event_result *r, int json)
 {
-	char id[GIT_OID_HEXSZ + 1];
+	char id[GIT_OID_HEXSZ + 1], manifest[SHA256_HEX_LEN + 1];
 
 	git_oid_tostr(id, sizeof(id), &b->id);
+	sha256_hex(manifest, r->payload_sha256);
 	if (json) {
 		json_t *inputs = json_array(), *outputs = json_array(), *o;
 
@@ -973,12 +623,15 @@ static void report(const struct box *b, const char *path, int json)
 		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "name", b->policy.name, "id", id,
 			      "path", path, "branch", b->policy.branch, "inputs", inputs, "outputs", outputs,
 			      "state", "CREATED");
+		json_object_set_new(o, "manifest_sha256", json_string(manifest));
+		json_object_set_new(o, "signed", json_boolean(r->signature.len > 0));
 		print_json(o);
 		json_decref(o);
 		return;
 	}
 	printf("Initialized git box '%s' in %s\n", b->policy.name, path);
 	printf("  id       %s\n", id);
+	printf("  manifest sha256 %s%s\n", manifest, r->signature.len ? " (signed)" : "");
 	printf("  branch   %s\n", b->policy.branch);
 	for (size_t i = 0; i < b->policy.inputs.nr; i++) {
 		size_t files = 0;
@@ -1056,8 +709,10 @@ int cmd_init(int argc, char **argv)
 	struct policy policy = POLICY_INIT;
 	struct buf text = BUF_INIT;
 	struct box box = BOX_INIT;
+	struct event_record_options record = { NULL, NULL, NULL, HASH_OPTIONS_INIT };
+	struct event_result manifest = EVENT_RESULT_INIT;
 	git_oid commit;
-	int ret = BOX_ERROR, not_a_box;
+	int ret = BOX_ERROR, not_a_box, err;
 
 	if (parse_init_options(&o, argc, argv, &ret) < 0)
 		goto out;
@@ -1109,6 +764,13 @@ int cmd_init(int argc, char **argv)
 		goto out;
 	}
 
+	if (policy.signing_when == SIGNING_EVERY_COMMIT && (err = check_signer(&t, &policy)) < 0) {
+		ret = box_exit_code(err);
+		error("the policy signs every event, the init manifest too: %s", box_error_last());
+		hint("nothing was changed");
+		goto out;
+	}
+
 	/* From here on, every change is logged and a failure takes them all back. */
 	if (build(&u, &t, &policy, &text, &o, &commit) < 0) {
 		error_last(NULL);
@@ -1131,9 +793,16 @@ int cmd_init(int argc, char **argv)
 			hint("run 'git box install' to make the inputs read-only");
 		}
 	}
-	report(&box, t.path, o.json);
+	if ((err = event_record(&manifest, &box, &box.id, &record)) < 0) {
+		ret = box_exit_code(err);
+		error("the box is made, but its init manifest was not written: %s", box_error_last());
+		hint("write it with 'git box checkpoint %s'", git_oid_tostr_s(&box.id));
+		goto out;
+	}
+	report(&box, t.path, &manifest, o.json);
 	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
 out:
+	event_result_release(&manifest);
 	if (box.repo)
 		box_release(&box);
 	git_repository_free(t.repo);

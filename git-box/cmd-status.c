@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "events.h"
 #include "install.h"
 #include "output.h"
 #include "repo.h"
@@ -119,6 +120,150 @@ static void print_list(const char *label, const struct strlist *l)
 	printf("\n");
 }
 
+/* What the events say: their number, the chain, the seal and its quorum, commits left unsigned. */
+struct event_status {
+	struct box_events ev;
+	size_t broken;
+	char *problem;
+	int sealed, interrupted;
+	git_oid seal, pending;
+	size_t quorum_have;
+	struct strlist missing, missing_uids;   /* fingerprints, and uids ("" when unknown) */
+	struct strlist unsigned_commits;        /* every-commit: commits with no signed manifest */
+};
+
+#define EVENT_STATUS_INIT { BOX_EVENTS_INIT, 0, NULL, 0, 0, { { 0 } }, { { 0 } }, 0, \
+			    STRLIST_INIT, STRLIST_INIT, STRLIST_INIT }
+
+static int load_event_status(struct event_status *s, const struct box *b)
+{
+	const struct box_event *last;
+	struct sign_ctx *gpg = NULL;
+	struct sign_checks checks = SIGN_CHECKS_INIT;
+	int ret = -1;
+
+	if (box_events_load(&s->ev, b, NULL, 0) < 0)
+		return -1;
+	if (s->ev.have_notes) {
+		s->broken = box_events_check(&s->ev, b, NULL);
+		if (s->broken)
+			s->problem = xstrdup(box_error_last());
+	}
+	last = box_events_last(&s->ev);
+	s->interrupted = !last || last->invalid || strcmp(last->manifest.event, "seal")
+		? box_pending_seal(&s->pending, b, &s->ev) == 1 : 0;
+	if (last && !last->invalid && !strcmp(last->manifest.event, "seal")) {
+		s->sealed = 1;
+		git_oid_cpy(&s->seal, &last->commit);
+		if (sign_open(&gpg, b->repo, NULL) < 0 ||
+		    sign_check_all(&checks, gpg, last->payload.ptr, last->payload.len,
+				   last->signatures.ptr ? last->signatures.ptr : "", last->signatures.len) < 0)
+			goto out;
+		s->quorum_have = sign_quorum(&checks, &b->policy.signers, &s->missing);
+		for (size_t i = 0; i < s->missing.nr; i++) {
+			char *uid = sign_key_uid(gpg, s->missing.items[i]);
+
+			strlist_add_nodup(&s->missing_uids, uid ? uid : xstrdup(""));
+		}
+	}
+	if (b->policy.signing_when == SIGNING_EVERY_COMMIT) {
+		for (size_t i = 1; i < s->ev.history_nr; i++) {
+			const git_oid *id = &s->ev.history[i];
+			const struct box_event *e = box_events_find(&s->ev, id);
+
+			if (!e || !e->signatures.len)
+				strlist_add(&s->unsigned_commits, git_oid_tostr_s(id));
+		}
+	}
+	ret = 0;
+out:
+	sign_checks_release(&checks);
+	sign_close(gpg);
+	return ret;
+}
+
+static void event_status_release(struct event_status *s)
+{
+	box_events_release(&s->ev);
+	free(s->problem);
+	strlist_release(&s->missing);
+	strlist_release(&s->missing_uids);
+	strlist_release(&s->unsigned_commits);
+}
+
+static void print_event_status(const struct event_status *s, const struct box *b)
+{
+	const struct box_event *last = box_events_last(&s->ev);
+
+	if (!s->ev.have_notes)
+		printf("events    none here: fetch %s\n", BOX_NOTES_REF);
+	else
+		printf("events    %zu%s%s%s%.12s%s; chain %s\n", s->ev.nr, last ? " (last: " : "",
+		       last && !last->invalid ? last->manifest.event : "", last ? " at " : "",
+		       last ? git_oid_tostr_s(&last->commit) : "", last ? ")" : "",
+		       s->broken ? "BROKEN" : "intact");
+	if (s->broken)
+		printf("          %s\n", s->problem);
+	if (s->interrupted)
+		printf("seal      interrupted at %.12s: run 'git box seal' to complete it\n",
+		       git_oid_tostr_s(&s->pending));
+	if (s->sealed && b->policy.quorum) {
+		printf("quorum    %zu of %d signature%s", s->quorum_have, b->policy.quorum,
+		       b->policy.quorum == 1 ? "" : "s");
+		if ((int)s->quorum_have < b->policy.quorum) {
+			printf("; missing:");
+			for (size_t i = 0; i < s->missing.nr; i++)
+				printf("%s %s%s%s%s", i ? "," : "", s->missing.items[i],
+				       *s->missing_uids.items[i] ? " (" : "", s->missing_uids.items[i],
+				       *s->missing_uids.items[i] ? ")" : "");
+		}
+		printf("\n");
+	}
+	if (s->unsigned_commits.nr) {
+		printf("unsigned  %zu commit%s:", s->unsigned_commits.nr, s->unsigned_commits.nr == 1 ? "" : "s");
+		for (size_t i = 0; i < s->unsigned_commits.nr; i++)
+			printf(" %.12s", s->unsigned_commits.items[i]);
+		printf("\n");
+	}
+}
+
+static json_t *event_status_json(const struct event_status *s, const struct box *b)
+{
+	const struct box_event *last = box_events_last(&s->ev);
+	json_t *missing = json_array(), *unsigned_commits = json_array();
+	char last_id[GIT_OID_HEXSZ + 1], seal_id[GIT_OID_HEXSZ + 1], pending_id[GIT_OID_HEXSZ + 1];
+
+	if (last)
+		git_oid_tostr(last_id, sizeof(last_id), &last->commit);
+	git_oid_tostr(seal_id, sizeof(seal_id), &s->seal);
+	git_oid_tostr(pending_id, sizeof(pending_id), &s->pending);
+
+	for (size_t i = 0; i < s->missing.nr; i++)
+		json_array_append_new(missing, json_pack("{s:s, s:s?}", "fingerprint", s->missing.items[i],
+							 "uid", *s->missing_uids.items[i] ? s->missing_uids.items[i] : NULL));
+	for (size_t i = 0; i < s->unsigned_commits.nr; i++)
+		json_array_append_new(unsigned_commits, json_string(s->unsigned_commits.items[i]));
+	return json_pack("{s:I, s:b, s:s?, s:s?, s:s?, s:s?, s:{s:i, s:I, s:o}, s:o}",
+			 "count", (json_int_t)s->ev.nr, "chain_intact", s->ev.have_notes && !s->broken,
+			 "problem", s->problem,
+			 "last", last ? last_id : NULL,
+			 "sealed_at", s->sealed ? seal_id : NULL,
+			 "interrupted_seal", s->interrupted ? pending_id : NULL,
+			 "quorum", "required", b->policy.quorum, "signed", (json_int_t)s->quorum_have,
+			 "missing", missing, "unsigned_commits", unsigned_commits);
+}
+
+static const char *events_next_step(const struct event_status *s, const struct box *b, const char *next)
+{
+	if (s->interrupted)
+		return "a seal was interrupted: run 'git box seal' to complete it";
+	if (s->sealed && (int)s->quorum_have < b->policy.quorum)
+		return "the seal needs more signatures: each missing signer runs 'git box sign' in a clone";
+	if (s->unsigned_commits.nr)
+		return "sign the newest unsigned commit with 'git box checkpoint <commit>'";
+	return next;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -132,6 +277,7 @@ int cmd_status(int argc, char **argv)
 	struct tsa_event *pending = NULL;
 	size_t pending_nr = 0;
 	char *pending_step = NULL;
+	struct event_status es = EVENT_STATUS_INIT;
 	git_repository *repo = NULL;
 	enum box_state state;
 	char id[GIT_OID_HEXSZ + 1];
@@ -157,7 +303,7 @@ int cmd_status(int argc, char **argv)
 	bare = git_repository_is_bare(box.repo);
 	if (box_state(&state, &box) < 0 || (!bare && box_install_state(box.repo, &inst) < 0) ||
 	    count_paths(&inputs, &box, &box.policy.inputs) < 0 ||
-	    count_paths(&outputs, &box, &box.policy.outputs) < 0 ||
+	    count_paths(&outputs, &box, &box.policy.outputs) < 0 || load_event_status(&es, &box) < 0 ||
 	    tsa_pending(&pending, &pending_nr, &box) < 0) {
 		error_last(NULL);
 		goto out;
@@ -178,6 +324,7 @@ int cmd_status(int argc, char **argv)
 				      "inputs", counts_json(inputs, box.policy.inputs.nr),
 				      "outputs", counts_json(outputs, box.policy.outputs.nr));
 		json_object_set_new(o, "timestamps_pending", pending_json(pending, pending_nr));
+		json_object_set_new(o, "events", event_status_json(&es, &box));
 		if (!bare) {
 			json_object_set_new(o, "installed", json_pack("{s:b, s:o, s:o, s:o, s:b, s:o}",
 				"hooks", !inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr,
@@ -187,7 +334,7 @@ int cmd_status(int argc, char **argv)
 				"filter", inst.filter,
 				"remotes_missing_refspecs", strlist_json(&inst.remotes_missing)));
 			json_object_set_new(o, "next", json_string(pending_step && installed(&inst)
-				? pending_step : next_step(state, &inst)));
+				? pending_step : events_next_step(&es, &box, next_step(state, &inst))));
 		}
 		ret = print_json(o);
 		json_decref(o);
@@ -198,6 +345,7 @@ int cmd_status(int argc, char **argv)
 		printf("state     %s\n", box_state_name(state));
 		print_counts("inputs", inputs, box.policy.inputs.nr);
 		print_counts("outputs", outputs, box.policy.outputs.nr);
+		print_event_status(&es, &box);
 		print_pending(pending, pending_nr);
 		if (!bare) {
 			if (!inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr)
@@ -212,7 +360,7 @@ int cmd_status(int argc, char **argv)
 			if (inst.remotes_missing.nr)
 				print_list("remotes   without the box refspecs:", &inst.remotes_missing);
 			printf("\nnext: %s\n", pending_step && installed(&inst)
-			       ? pending_step : next_step(state, &inst));
+			       ? pending_step : events_next_step(&es, &box, next_step(state, &inst)));
 		}
 		ret = BOX_OK;
 	}
@@ -221,6 +369,7 @@ int cmd_status(int argc, char **argv)
 out:
 	free(pending_step);
 	tsa_events_free(pending, pending_nr);
+	event_status_release(&es);
 	free(inputs);
 	free(outputs);
 	install_state_release(&inst);

@@ -8,6 +8,12 @@
  */
 int cmd_init(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);

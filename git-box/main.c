@@ -21,6 +21,9 @@
 #include "output.h"
 #include "banned.h"
 
+#define PACK_WINDOW_SIZE (8 << 20)
+#define PACK_MAPPED_LIMIT (32 << 20)
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -31,6 +34,12 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, "make a box of a folder or repository", 0 },
 	{ "status", cmd_status, "show the box, its state and the next step", 0 },
+	{ "import", cmd_import, "copy more inputs into a box that is still CREATED", 0 },
+	{ "checkpoint", cmd_checkpoint, "record a signed manifest of where the work stands", 0 },
+	{ "seal", cmd_seal, "record the final manifest and lock the box", 0 },
+	{ "sign", cmd_sign, "add your signature to an event (co-signing)", 0 },
+	{ "log", cmd_log, "show the chain of events", 0 },
+	{ "show", cmd_show, "show one event's manifest and signatures, as stored", 0 },
 	{ "timestamp", cmd_timestamp, "have an event's manifest stamped by an RFC 3161 TSA", 0 },
 	{ "install", cmd_install, "set up hooks, filter and refspecs in this clone", 0 },
 	{ "uninstall", cmd_uninstall, "remove exactly what install added", 0 },
@@ -152,6 +161,13 @@ int main(int argc, char **argv)
 		return show_man_page(cmd->name);
 
 	git_libgit2_init();
+	/*
+	 * libgit2 maps pack files in windows of up to 1 GiB and keeps 8 GiB
+	 * mapped: what it reads of a large pack would count against git box's
+	 * memory. Smaller windows and a small mapped total keep it bounded.
+	 */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)PACK_WINDOW_SIZE);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)PACK_MAPPED_LIMIT);
 	ret = cmd->fn(argc, argv);
 	git_libgit2_shutdown();
 	return ret;

@@ -132,6 +132,7 @@ int show_man_page(const char *page)
 struct progress {
 	const char *title;
 	uint64_t total;
+	uint64_t done, bytes;   /* the last figures given to progress_callback() */
 	struct timespec start, last;
 };
 
@@ -175,6 +176,23 @@ void progress_update(struct progress *p, uint64_t done, uint64_t bytes)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &p->last);
 	progress_print(p, done, bytes, "");
+}
+
+void progress_callback(void *progress, uint64_t done, uint64_t bytes)
+{
+	struct progress *p = progress;
+
+	if (!p)
+		return;
+	p->done = done;
+	p->bytes = bytes;
+	progress_update(p, done, bytes);
+}
+
+void progress_finish(struct progress *p)
+{
+	if (p)
+		progress_stop(p, p->done, p->bytes);
 }
 
 void progress_stop(struct progress *p, uint64_t done, uint64_t bytes)

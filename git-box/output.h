@@ -52,6 +52,13 @@ int show_man_page(const char *page);
 struct progress;
 struct progress *progress_start(const char *title, uint64_t total);
 void progress_update(struct progress *p, uint64_t done, uint64_t bytes);
+/*
+ * progress_update() shaped as a module's progress callback
+ * (hash_progress_fn, import_progress_fn); progress_finish() then ends
+ * with the last figures it was given.
+ */
+void progress_callback(void *progress, uint64_t done, uint64_t bytes);
+void progress_finish(struct progress *p);
 /* Print the final line (", done.") if anything was shown, and free. */
 void progress_stop(struct progress *p, uint64_t done, uint64_t bytes);
 

@@ -11,6 +11,15 @@
 #define BOX_FAILED 1     /* verification failed, or a rule refused the action */
 #define BOX_ERROR 2      /* usage, configuration or environment error */
 
+/*
+ * What a module returns besides 0 and -1 (an error of the environment or
+ * the configuration, exit 2): a refusal, when a rule or check says no
+ * (exit 1); a conflict, when a ref moved while the command ran and
+ * nothing was written (exit 1).
+ */
+#define BOX_EREFUSED (-2)
+#define BOX_ECONFLICT (-3)
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 void *xmalloc(size_t size);

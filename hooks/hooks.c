@@ -28,6 +28,7 @@ struct hook {
 static const struct hook hooks[] = {
 	{ "post-checkout", hook_post_checkout },
 	{ "post-merge", hook_post_checkout },
+	{ "post-commit", hook_post_commit },
 };
 
 int cmd_hook(int argc, char **argv)

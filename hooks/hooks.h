@@ -6,5 +6,6 @@
  * shims in templates/hooks/. Each returns the hook's exit code.
  */
 int hook_post_checkout(int argc, char **argv);
+int hook_post_commit(int argc, char **argv);
 
 #endif

@@ -107,3 +107,82 @@ test_path_is_dir () {
 test_path_is_missing () {
 	! test -e "$1" && ! test -L "$1" || { echo "path '$1' exists"; false; }
 }
+
+# Import test keys (alice, bob, carol) into GNUPGHOME, and stop the
+# gpg-agent that gpg starts for that home when the script ends.
+box_gpg_import () {
+	for who in "$@"
+	do
+		gpg --batch --quiet --import "$BOX_FIXTURES/gpg/$who.sec.asc" 2>/dev/null || return 1
+	done
+	case " $box_gpg_homes " in
+	*" $GNUPGHOME "*)
+		;;
+	*)
+		box_gpg_homes="$box_gpg_homes $GNUPGHOME"
+		cleanup "GNUPGHOME='$GNUPGHOME' gpgconf --kill gpg-agent 2>/dev/null; :"
+		;;
+	esac
+}
+
+# A keyring of its own in DIR with the given test keys: box_gpg_home DIR NAME...
+box_gpg_home () {
+	dir=$1 && shift &&
+	mkdir -p "$dir" && chmod 700 "$dir" &&
+	(GNUPGHOME=$dir && box_gpg_import "$@") &&
+	box_gpg_homes="$box_gpg_homes $dir" &&
+	cleanup "GNUPGHOME='$dir' gpgconf --kill gpg-agent 2>/dev/null; :"
+}
+
+# Let a key in GNUPGHOME expire now: box_gpg_expire FPR
+box_gpg_expire () {
+	gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+		--quick-set-expire "$1" seconds=1 2>/dev/null &&
+	sleep 2
+}
+
+# Revoke a key in GNUPGHOME with stock gpg: box_gpg_revoke FPR
+box_gpg_revoke () {
+	printf 'revkey\ny\n0\n\ny\nsave\n' |
+	gpg --batch --yes --command-fd 0 --pinentry-mode loopback --passphrase '' \
+		--edit-key "$1" >/dev/null 2>&1 &&
+	gpg --list-keys "$1" | grep -q "revoked"
+}
+
+# The full fingerprint of a test key: box_fpr alice
+box_fpr () {
+	sed -n "s/^$1 //p" "$BOX_FIXTURES/gpg/fingerprints"
+}
+
+# Write a policy: box_policy FILE WHEN QUORUM [FPR...]
+# signing.when is WHEN with the given signers; no capture command runs, so
+# that manifests are quick to write (tests of capture write their own).
+box_policy () {
+	file=$1 when=$2 quorum=$3 &&
+	shift 3 &&
+	{
+		echo "version: 1" &&
+		echo "name: study" &&
+		echo "branch: main" &&
+		echo "inputs: [input/]" &&
+		echo "outputs: [output/]" &&
+		echo "signing:" &&
+		echo "  when: $when" &&
+		printf '  signers: [' &&
+		sep= &&
+		for fpr in "$@"
+		do
+			printf '%s%s' "$sep" "$fpr" && sep=', '
+		done &&
+		echo ']' &&
+		echo "  quorum: $quorum" &&
+		echo "environment:" &&
+		echo "  capture: []"
+	} >"$file"
+}
+
+# A box over the sample data with a policy file: box_init_policy DIR POLICY
+box_init_policy () {
+	box_sample_data "$1.src" &&
+	git box init "$1" --policy "$2" --from "$1.src/data.csv" --from "$1.src/sub" >/dev/null
+}

@@ -49,11 +49,11 @@ test_expect_success 'install again changes nothing and says so' '
 '
 
 test_expect_success 'the fetch refspec brings refs/notes/box and box tags from the remote' '
-	git -C box notes --ref=box add -m "a note" HEAD &&
 	git -C box tag -a -m t box/test-1 HEAD &&
 	git -C clone fetch -q &&
 	git -C clone notes --ref=box show HEAD >note &&
-	echo "a note" >expect &&
+	git -C box notes --ref=box show HEAD >expect &&
+	grep "\"event\": \"init\"" expect &&
 	test_cmp expect note &&
 	git -C clone rev-parse --verify refs/tags/box/test-1
 '
