@@ -31,6 +31,7 @@ int cmd_checkpoint(int argc, char **argv)
 	};
 	struct event_record_options o = { NULL, NULL, NULL, HASH_OPTIONS_INIT };
 	struct event_result r = EVENT_RESULT_INIT;
+	struct event_stamp stamp = EVENT_STAMP_INIT;
 	struct box box = BOX_INIT;
 	git_repository *repo = NULL;
 	struct progress *progress = NULL;
@@ -90,9 +91,12 @@ int cmd_checkpoint(int argc, char **argv)
 		goto out;
 	}
 
+	event_stamp_run(&stamp, &box, &r.commit, "checkpoint", &r.payload, 0);
 	if (json) {
-		json_t *j = event_result_json(&r);
+		json_t *j = event_result_json(&r), *t = event_stamp_json(&stamp, "checkpoint", &r.commit);
 
+		if (t)
+			json_object_set_new(j, "timestamp", t);
 		ret = print_json(j) ? BOX_ERROR : BOX_OK;
 		json_decref(j);
 	} else {
@@ -101,11 +105,16 @@ int cmd_checkpoint(int argc, char **argv)
 		event_result_describe(&text, &r);
 		fputs(text.ptr, stdout);
 		buf_release(&text);
+		fflush(stdout);
+		event_stamp_print(&stamp, "checkpoint", &r.commit);
 		ret = BOX_OK;
 	}
 	if (finish_stdout())
 		ret = BOX_ERROR;
+	if (ret == BOX_OK)
+		ret = event_stamp_exit_code(&stamp);
 out:
+	event_stamp_release(&stamp);
 	event_result_release(&r);
 	if (box.repo)
 		box_release(&box);

@@ -162,7 +162,8 @@ static int compare_strings(const void *a, const void *b)
 }
 
 static void report(const struct box *b, const git_oid *commit, const char *dest,
-		   struct strlist *copied, const struct event_result *r, int json)
+		   struct strlist *copied, const struct event_result *r, const struct event_stamp *stamp,
+		   int json)
 {
 	size_t files = copied->nr;
 	uint64_t bytes = 0;
@@ -180,6 +181,9 @@ static void report(const struct box *b, const git_oid *commit, const char *dest,
 				      "to", dest, "files", (json_int_t)files, "bytes", (json_int_t)bytes,
 				      "state", "CREATED", "manifest", event_result_json(r));
 
+		if (stamp->wanted)
+			json_object_set_new(j, "timestamp", event_stamp_json(stamp, "import", commit));
+
 		print_json(j);
 		json_decref(j);
 		return;
@@ -193,6 +197,8 @@ static void report(const struct box *b, const git_oid *commit, const char *dest,
 		fputs(text.ptr, stdout);
 		buf_release(&text);
 	}
+	fflush(stdout);
+	event_stamp_print(stamp, "import", commit);
 	printf("next: import more, or add your code and commit: the first commit starts the work "
 	       "and freezes the inputs\n");
 }
@@ -209,6 +215,7 @@ int cmd_import(int argc, char **argv)
 	struct import_undo undo = IMPORT_UNDO_INIT;
 	struct event_record_options record = { NULL, NULL, NULL, HASH_OPTIONS_INIT };
 	struct event_result r = EVENT_RESULT_INIT;
+	struct event_stamp stamp = EVENT_STAMP_INIT;
 	struct event_signer signer = EVENT_SIGNER_INIT;
 	struct progress *progress = NULL;
 	struct box box = BOX_INIT;
@@ -299,9 +306,11 @@ int cmd_import(int argc, char **argv)
 		hint("write it with 'git box checkpoint %s'", git_oid_tostr_s(&commit));
 		goto out;
 	}
-	report(&box, &commit, dest, &copied, &r, json);
-	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
+	event_stamp_run(&stamp, &box, &commit, "import", &r.payload, 0);
+	report(&box, &commit, dest, &copied, &r, &stamp, json);
+	ret = finish_stdout() ? BOX_ERROR : event_stamp_exit_code(&stamp);
 out:
+	event_stamp_release(&stamp);
 	event_result_release(&r);
 	event_signer_close(&signer);
 	import_undo_release(&undo);

@@ -601,7 +601,8 @@ out:
 	return ret;
 }
 
-static void report(const struct box *b, const char *path, const struct event_result *r, int json)
+static void report(const struct box *b, const char *path, const struct event_result *r,
+		   const struct event_stamp *stamp, int json)
 {
 	char id[GIT_OID_HEXSZ + 1], manifest[SHA256_HEX_LEN + 1];
 
@@ -625,6 +626,8 @@ static void report(const struct box *b, const char *path, const struct event_res
 			      "state", "CREATED");
 		json_object_set_new(o, "manifest_sha256", json_string(manifest));
 		json_object_set_new(o, "signed", json_boolean(r->signature.len > 0));
+		if (stamp->wanted)
+			json_object_set_new(o, "timestamp", event_stamp_json(stamp, "init", &b->id));
 		print_json(o);
 		json_decref(o);
 		return;
@@ -643,6 +646,8 @@ static void report(const struct box *b, const char *path, const struct event_res
 	}
 	for (size_t i = 0; i < b->policy.outputs.nr; i++)
 		printf("  %-8s %s\n", i ? "" : "outputs", b->policy.outputs.items[i]);
+	fflush(stdout);
+	event_stamp_print(stamp, "init", &b->id);
 	printf("next: add your code and commit; 'git box status' shows where the box stands\n");
 }
 
@@ -711,6 +716,7 @@ int cmd_init(int argc, char **argv)
 	struct box box = BOX_INIT;
 	struct event_record_options record = { NULL, NULL, NULL, HASH_OPTIONS_INIT };
 	struct event_result manifest = EVENT_RESULT_INIT;
+	struct event_stamp stamp = EVENT_STAMP_INIT;
 	git_oid commit;
 	int ret = BOX_ERROR, not_a_box, err;
 
@@ -799,9 +805,11 @@ int cmd_init(int argc, char **argv)
 		hint("write it with 'git box checkpoint %s'", git_oid_tostr_s(&box.id));
 		goto out;
 	}
-	report(&box, t.path, &manifest, o.json);
-	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
+	event_stamp_run(&stamp, &box, &box.id, "init", &manifest.payload, 0);
+	report(&box, t.path, &manifest, &stamp, o.json);
+	ret = finish_stdout() ? BOX_ERROR : event_stamp_exit_code(&stamp);
 out:
+	event_stamp_release(&stamp);
 	event_result_release(&manifest);
 	if (box.repo)
 		box_release(&box);

@@ -241,7 +241,8 @@ static json_t *quorum_json(const struct policy *p, const char *signed_by, const 
 			 "signed", signed_by && sign_key_allowed(&p->signers, signed_by) ? 1 : 0, "missing", m);
 }
 
-static void report(const struct box *b, const struct event_result *r, int json)
+static void report(const struct box *b, const struct event_result *r, const struct event_stamp *stamp,
+		   int json)
 {
 	struct strlist missing = STRLIST_INIT;
 	const char *signed_by = r->signature.len ? r->signer.fpr : NULL;
@@ -255,6 +256,8 @@ static void report(const struct box *b, const struct event_result *r, int json)
 
 		json_object_set_new(j, "state", json_string("COMPLETED"));
 		json_object_set_new(j, "quorum", quorum_json(&b->policy, signed_by, &missing));
+		if (stamp->wanted)
+			json_object_set_new(j, "timestamp", event_stamp_json(stamp, "seal", &r->commit));
 		print_json(j);
 		json_decref(j);
 	} else {
@@ -263,6 +266,8 @@ static void report(const struct box *b, const struct event_result *r, int json)
 		printf("Sealed git box '%s'\n", b->policy.name);
 		event_result_describe(&text, r);
 		fputs(text.ptr, stdout);
+		fflush(stdout);
+		event_stamp_print(stamp, "seal", &r->commit);
 		if (b->policy.quorum) {
 			printf("  quorum    %d of %d signature%s", have, b->policy.quorum,
 			       b->policy.quorum == 1 ? "" : "s");
@@ -293,6 +298,7 @@ int cmd_seal(int argc, char **argv)
 	};
 	struct seal_options o = { NULL, NULL, NULL, 0 };
 	struct event_result r = EVENT_RESULT_INIT;
+	struct event_stamp stamp = EVENT_STAMP_INIT;
 	struct box_events ev = BOX_EVENTS_INIT;
 	struct box box = BOX_INIT;
 	git_repository *repo = NULL;
@@ -375,9 +381,11 @@ int cmd_seal(int argc, char **argv)
 		ret = code;
 		goto out;
 	}
-	report(&box, &r, o.json);
-	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
+	event_stamp_run(&stamp, &box, &r.commit, "seal", &r.payload, 0);
+	report(&box, &r, &stamp, o.json);
+	ret = finish_stdout() ? BOX_ERROR : event_stamp_exit_code(&stamp);
 out:
+	event_stamp_release(&stamp);
 	event_result_release(&r);
 	box_events_release(&ev);
 	if (box.repo)

@@ -135,6 +135,65 @@ static void print_stamp(const struct tsa_stamp *s, const char *event, const char
 	buf_release(&q);
 }
 
+void event_stamp_run(struct event_stamp *out, const struct box *b, const git_oid *commit,
+		     const char *event, const struct buf *payload, long timeout_ms)
+{
+	struct tsa_stamp_options so = TSA_STAMP_OPTIONS_INIT;
+
+	out->wanted = tsa_policy_wants(&b->policy, event);
+	if (!out->wanted)
+		return;
+	so.timeout_ms = timeout_ms;
+	out->result = tsa_stamp_event(&out->stamp, b->repo, &b->policy, commit, event,
+				      payload->ptr ? payload->ptr : "", payload->len, &so);
+	if (out->result != TSA_OK)
+		out->error = xstrdup(box_error_last());
+}
+
+void event_stamp_print(const struct event_stamp *s, const char *event, const git_oid *commit)
+{
+	char short_id[13];
+
+	if (!s->wanted)
+		return;
+	git_oid_tostr(short_id, sizeof(short_id), commit);
+	if (s->result == TSA_OK) {
+		print_stamp(&s->stamp, event, short_id);
+		return;
+	}
+	if (s->result == TSA_ERROR || !s->stamp.attempts_nr)
+		error("%s", s->error);
+	for (size_t i = 0; i < s->stamp.attempts_nr; i++)
+		error("%s", s->stamp.attempts[i].error);
+	fprintf(stderr, "timestamp pending; run 'git box timestamp %s'\n", short_id);
+}
+
+json_t *event_stamp_json(const struct event_stamp *s, const char *event, const git_oid *commit)
+{
+	json_t *j;
+
+	if (!s->wanted)
+		return NULL;
+	j = stamp_json(&s->stamp, event, commit, 1);
+	json_object_set_new(j, "pending", json_boolean(s->result != TSA_OK));
+	json_object_set_new(j, "error", s->error ? json_string(s->error) : json_null());
+	return j;
+}
+
+int event_stamp_exit_code(const struct event_stamp *s)
+{
+	if (!s->wanted || s->result == TSA_OK)
+		return BOX_OK;
+	return s->result == TSA_INVALID ? BOX_FAILED : BOX_ERROR;
+}
+
+void event_stamp_release(struct event_stamp *s)
+{
+	tsa_stamp_release(&s->stamp);
+	free(s->error);
+	s->error = NULL;
+}
+
 static int parse_timeout(long *out, const char *text)
 {
 	char *end;

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "commands.h"
 #include "events.h"
 #include "hooks.h"
 #include "output.h"
@@ -30,6 +31,7 @@ int hook_post_commit(int argc, char **argv)
 {
 	struct event_record_options o = { NULL, NULL, NULL, HASH_OPTIONS_INIT };
 	struct event_result r = EVENT_RESULT_INIT;
+	struct event_stamp stamp = EVENT_STAMP_INIT;
 	struct box box = BOX_INIT;
 	git_repository *repo = NULL;
 	char id[GIT_OID_HEXSZ + 1];
@@ -56,7 +58,14 @@ int hook_post_commit(int argc, char **argv)
 	} else {
 		fprintf(stderr, "git box: checkpoint %.12s signed by %s\n", id,
 			r.signer.uid ? r.signer.uid : r.signer.fpr);
+		/* A TSA that does not answer must not hold up a commit for long. */
+		event_stamp_run(&stamp, &box, &box.tip, "checkpoint", &r.payload, 10 * 1000);
+		if (stamp.wanted && stamp.result == TSA_OK)
+			fprintf(stderr, "git box: checkpoint %.12s timestamped as '%s'\n", id, stamp.stamp.tag);
+		else if (stamp.wanted)
+			event_stamp_print(&stamp, "checkpoint", &box.tip);
 	}
+	event_stamp_release(&stamp);
 	event_result_release(&r);
 	box_release(&box);
 	return BOX_OK;
