@@ -32,9 +32,17 @@ tsa_wait () {
 	echo "http://127.0.0.1:$(cat "$1.port")/" >"$1.url"
 }
 
+# Is process $1 alive? A script that has exited stays a zombie until prove
+# reaps it, and prove waits first for its output pipes, which this watcher
+# inherited: so a zombie counts as gone, or both would wait for ever.
+tsa_alive () {
+	kill -0 "$1" 2>/dev/null &&
+	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 # Stop server $2 once the test script (shell $1) is gone, however it ended.
 tsa_watch () {
-	while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null
+	while tsa_alive "$1" && kill -0 "$2" 2>/dev/null
 	do
 		sleep 1
 	done
