@@ -218,6 +218,7 @@ out:
 
 /* ---- every rule on every change ------------------------------------------ */
 
+/* "1025 bytes (1.0 KiB)": exact, and readable when large */
 static void format_size(char *out, size_t len, uint64_t bytes)
 {
 	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
@@ -231,7 +232,7 @@ static void format_size(char *out, size_t len, uint64_t bytes)
 	if (!u)
 		snprintf(out, len, "%" PRIu64 " bytes", bytes);
 	else
-		snprintf(out, len, "%.1f %s", v, units[u]);
+		snprintf(out, len, "%" PRIu64 " bytes (%.1f %s)", bytes, v, units[u]);
 }
 
 int rules_check_changes(struct violations *out, git_repository *repo, const struct policy *p,
@@ -266,7 +267,7 @@ int rules_check_changes(struct violations *out, git_repository *repo, const stru
 			goto out;
 		}
 		if (p->max_file_size && size > p->max_file_size) {
-			char have[32], limit[32];
+			char have[64], limit[64];
 
 			format_size(have, sizeof(have), size);
 			format_size(limit, sizeof(limit), p->max_file_size);
