@@ -8,6 +8,7 @@
  */
 int cmd_init(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
 int cmd_hook(int argc, char **argv);

@@ -31,6 +31,7 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, "make a box of a folder or repository", 0 },
 	{ "status", cmd_status, "show the box, its state and the next step", 0 },
+	{ "restore", cmd_restore, "put inputs back as they were frozen", 0 },
 	{ "install", cmd_install, "set up hooks, filter and refspecs in this clone", 0 },
 	{ "uninstall", cmd_uninstall, "remove exactly what install added", 0 },
 	{ "hook", cmd_hook, "run a git hook (called by the hook shims)", 1 },

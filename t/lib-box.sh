@@ -107,3 +107,14 @@ test_path_is_dir () {
 test_path_is_missing () {
 	! test -e "$1" && ! test -L "$1" || { echo "path '$1' exists"; false; }
 }
+
+# The refs, HEAD, the index and the work tree (names, modes, link targets
+# and content) of the repository in the current folder, to show that a
+# refused command lost nothing: box_snapshot >before; ...; box_snapshot >after
+box_snapshot () {
+	git for-each-ref --format='%(objectname) %(refname)' &&
+	git symbolic-ref -q HEAD; git rev-parse -q --verify HEAD &&
+	git ls-files -s &&
+	find . -path ./.git -prune -o -printf '%M %p -> %l\n' | sort &&
+	find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 -r sha1sum
+}
