@@ -48,7 +48,7 @@ endif
 SRCS = $(wildcard git-box/*.c) $(wildcard hooks/*.c) $(wildcard filters/*.c)
 OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/templates.o
 # Pure modules the C unit tests link against (no main, no printing).
-LIB_OBJS = $(filter-out $(BUILD)/obj/git-box/main.o $(BUILD)/obj/git-box/cmd-%.o $(BUILD)/obj/hooks/%.o $(BUILD)/obj/filters/process.o,$(OBJS))
+LIB_OBJS = $(filter-out $(BUILD)/obj/git-box/main.o $(BUILD)/obj/git-box/cmd-%.o $(BUILD)/obj/hooks/%.o $(BUILD)/obj/filters/process.o $(BUILD)/obj/filters/readonly.o,$(OBJS))
 TEMPLATES = $(wildcard templates/hooks/*) templates/policy.yaml templates/gitattributes
 
 UNIT_SRCS = $(wildcard t/unit/test-*.c)
