@@ -16,6 +16,7 @@ const char *const box_hook_names[] = {
 	"post-commit",
 	"post-checkout",
 	"post-merge",
+	"post-index-change",
 	"reference-transaction",
 	NULL,
 };

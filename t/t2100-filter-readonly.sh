@@ -172,6 +172,19 @@ test_expect_success 'and are refused, named, when changed' '
 	(cd box && git box restore -- "input/$ODD_NAME" "input/$NL_NAME" >/dev/null)
 '
 
+test_expect_success 'content the repository already holds passes the filter; pre-commit refuses it' '
+	(
+		cd box &&
+		chmod u+w input/data.csv &&
+		cp input/sub/patients.csv input/data.csv &&
+		git add input/data.csv &&
+		test_expect_code 1 git commit -q -m copy 2>../err &&
+		git reset -q &&
+		git box restore input/data.csv >/dev/null
+	) &&
+	grep "input/data.csv.: read-only input: modified$" err
+'
+
 test_expect_success 'code and outputs go through git add and commit freely' '
 	(
 		cd box &&
