@@ -145,6 +145,8 @@ install: all
 	install -m 0755 $(BUILD)/git-box '$(DESTDIR)$(bindir)/git-box'
 	install -m 0755 templates/hooks/* '$(DESTDIR)$(datadir)/templates/hooks/'
 	install -m 0644 templates/policy.yaml templates/gitattributes '$(DESTDIR)$(datadir)/templates/'
+	install -d '$(DESTDIR)$(datadir)/server'
+	install -m 0755 contrib/server/setup-box-server.sh contrib/server/pre-receive '$(DESTDIR)$(datadir)/server/'
 	if test -x $(BUILD)/git-box-tsa; then install -m 0755 $(BUILD)/git-box-tsa '$(DESTDIR)$(bindir)/git-box-tsa'; fi
 	@set -e; for m in $(MAN1) $(MAN5); do test -f $$m || continue; \
 		s=$${m##*.}; install -d '$(DESTDIR)$(mandir)'/man$$s; \
