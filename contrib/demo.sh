@@ -40,6 +40,16 @@ step git commit -q -m "Mean SOFA score per arm"
 step git box status
 
 echo
+echo "== The inputs are read-only: a change to one is refused, and restored"
+echo "(someone makes input/enrolment.csv writable and adds a subject to it)"
+chmod u+w input/enrolment.csv
+echo "S999,BER,B,99,2026-03-01" >>input/enrolment.csv
+step git box status
+step git add input/enrolment.csv || true
+step git box restore input/enrolment.csv
+step git box status
+
+echo
 echo "== A second analyst clones the box and sets up the clone"
 cd "$work"
 step git clone -q sepsis-2026 review
