@@ -53,6 +53,7 @@ ssize_t filter_content_next(struct filter_content *c, const char **data);
  * hash of an input compared with its frozen one) refuses cleanly with
  * status=error and git keeps nothing of the file. hint(), when set, is
  * called after a refusal has been reported, to say what to do next.
+ * content() and hint() may be NULL.
  */
 struct filter_ops {
 	enum filter_verdict (*start)(void *data, const struct filter_request *req);

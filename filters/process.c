@@ -458,7 +458,8 @@ static int serve_request(struct filter *f)
 	while ((ret = pkt_read(&f->in)) == PKT_DATA) {
 		if (verdict != FILTER_PASS)
 			continue;
-		verdict = f->ops->content(f->ops->data, f->in.buf, f->in.len);
+		if (f->ops->content)
+			verdict = f->ops->content(f->ops->data, f->in.buf, f->in.len);
 		if (verdict == FILTER_PASS && spool_add(&f->content.spool, f->in.buf, f->in.len) < 0)
 			verdict = FILTER_ERROR;
 	}

@@ -6,19 +6,18 @@
  * clean (git add)      an input passes byte for byte when its content is
  *                      the frozen one, the content at the tip of the box
  *                      branch, or content the repository holds already
- *                      (see is_known_blob()); anything new is refused: an
+ *                      (see ro_finish()); anything new is refused: an
  *                      input changed on disk, or a new file among them.
  * smudge (checkout)    everything passes byte for byte; an input that
  *                      differs from the frozen one gets a warning, so
  *                      that checking out rewritten history shows it.
  *
  * Content is compared by git's own blob id, SHA-1 over "blob <size>\0"
- * and the bytes, computed as the packets stream by: the frozen blob's
- * size is known before the first byte, so memory stays the same whatever
- * the file's size. Content that is not the frozen blob is hashed once
- * more from the loop's spool, its size known by then. The frozen tree is
- * read once per process; each path costs a lookup down its folders,
- * whatever the number of inputs.
+ * and the bytes, read from the loop's spool once the whole content is
+ * there: in memory for a small file, in a temporary file for a large
+ * one, so memory stays the same whatever the file's size. The frozen
+ * tree is read once per process, and each folder of it parsed once; each
+ * path costs a lookup down its folders, whatever the number of inputs.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -47,9 +46,7 @@ struct readonly_filter {
 	/* the file being served */
 	int input;                /* it is an input (or the policy) */
 	int is_new;               /* not among the frozen inputs */
-	int hashing;              /* its content may still be the frozen blob */
 	git_oid expect;           /* the frozen blob */
-	uint64_t expect_size, seen;
 	int refused;              /* the last refusal was ours: hint() has something to say */
 };
 
@@ -70,6 +67,12 @@ static void open_box(struct readonly_filter *f)
 	int not_a_box, err;
 
 	f->opened = 1;
+	/*
+	 * libgit2 caches trees of up to 4 KiB only; an input folder of
+	 * 10,000 files is a tree of 400 KiB, read again and parsed for each
+	 * of its files without this. Each folder is parsed once now.
+	 */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)64 << 20);
 	err = git_repository_open_ext(&repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
 	if (err == GIT_ENOTFOUND) {
 		/* run by hand outside a repository: there is no box to guard */
@@ -99,22 +102,23 @@ static void open_box(struct readonly_filter *f)
 	git_commit_free(tip);
 }
 
-/* Start hashing "blob <size>\0" and what follows. */
-static int hash_start(EVP_MD_CTX *ctx, uint64_t size)
-{
-	char header[64];
-	int n = snprintf(header, sizeof(header), "blob %" PRIu64, size);
-
-	return EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) &&
-	       EVP_DigestUpdate(ctx, header, (size_t)n + 1) ? 0 : -1;
-}
-
-static int hash_end(EVP_MD_CTX *ctx, git_oid *out)
+/* The blob id of the whole content: SHA-1 over "blob <size>\0" and the bytes. */
+static int content_id(git_oid *out, EVP_MD_CTX *ctx, struct filter_content *content)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
+	char header[64];
+	const char *piece;
+	ssize_t n;
+	int len = snprintf(header, sizeof(header), "blob %" PRIu64, filter_content_size(content));
 
-	if (!EVP_DigestFinal_ex(ctx, md, &md_len) || md_len != GIT_OID_RAWSZ)
+	if (!EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) ||
+	    !EVP_DigestUpdate(ctx, header, (size_t)len + 1) || filter_content_rewind(content) < 0)
+		return -1;
+	while ((n = filter_content_next(content, &piece)) > 0)
+		if (!EVP_DigestUpdate(ctx, piece, (size_t)n))
+			return -1;
+	if (n < 0 || !EVP_DigestFinal_ex(ctx, md, &md_len) || md_len != GIT_OID_RAWSZ)
 		return -1;
 	return git_oid_fromraw(out, md);
 }
@@ -123,11 +127,8 @@ static enum filter_verdict ro_start(void *data, const struct filter_request *req
 {
 	struct readonly_filter *f = data;
 	git_tree_entry *entry = NULL;
-	git_object_t type;
-	size_t size;
 
-	f->input = f->is_new = f->hashing = f->refused = 0;
-	f->seen = 0;
+	f->input = f->is_new = f->refused = 0;
 	if (!f->opened)
 		open_box(f);
 	if (f->no_box)
@@ -145,77 +146,44 @@ static enum filter_verdict ro_start(void *data, const struct filter_request *req
 		return FILTER_PASS;
 
 	f->input = 1;
-	if (git_tree_entry_bypath(&entry, f->frozen, req->pathname) < 0 ||
-	    git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
-		git_error_clear();
-		git_tree_entry_free(entry);
+	if (!git_tree_entry_bypath(&entry, f->frozen, req->pathname) &&
+	    git_tree_entry_type(entry) == GIT_OBJECT_BLOB)
+		git_oid_cpy(&f->expect, git_tree_entry_id(entry));
+	else
 		f->is_new = 1;
-		return FILTER_PASS;
-	}
-	git_oid_cpy(&f->expect, git_tree_entry_id(entry));
+	git_error_clear();
 	git_tree_entry_free(entry);
-	if (git_odb_read_header(&size, &type, f->odb, &f->expect) < 0 ||
-	    hash_start(f->sha1, size) < 0) {
-		box_error_from_git("cannot read the frozen content of '%s'", req->pathname);
-		return req->command == FILTER_SMUDGE ? FILTER_PASS : FILTER_ERROR;
-	}
-	f->expect_size = size;
-	f->hashing = 1;
-	return FILTER_PASS;
-}
-
-static enum filter_verdict ro_content(void *data, const void *buf, size_t len)
-{
-	struct readonly_filter *f = data;
-
-	if (!f->hashing)
-		return FILTER_PASS;
-	f->seen += len;
-	/* longer than the frozen blob: no need to hash on to know */
-	if (f->seen > f->expect_size || !EVP_DigestUpdate(f->sha1, buf, len))
-		f->hashing = 0;
 	return FILTER_PASS;
 }
 
 /*
- * Does the repository hold this content already, as any blob? Then
- * staging it adds nothing: it is history checked out that rewrites an
- * input, or what the index holds, which git compares this way whenever a
- * file's stat data changed (git status, or before a checkout overwrites
- * it). The commit hooks judge what is staged. An input a person edits is
- * new content, and is refused here.
+ * The content's blob id decides, computed once the whole content is in
+ * the loop's spool (its size known, as git's header needs): the frozen
+ * blob passes. So does a blob the repository holds already: staging it
+ * adds nothing. That is history checked out that rewrites an input, or
+ * what the index holds, which git compares this way whenever a file's
+ * stat data changed (git status, or before a checkout overwrites it);
+ * the commit hooks judge what is staged. An input a person edits is new
+ * content, and is refused.
  */
-static int is_known_blob(struct readonly_filter *f, struct filter_content *content)
-{
-	const char *piece;
-	ssize_t n;
-	git_oid id;
-
-	if (hash_start(f->sha1, filter_content_size(content)) < 0 ||
-	    filter_content_rewind(content) < 0)
-		return 0;
-	while ((n = filter_content_next(content, &piece)) > 0)
-		if (!EVP_DigestUpdate(f->sha1, piece, (size_t)n))
-			return 0;
-	return !n && !hash_end(f->sha1, &id) && git_odb_exists(f->odb, &id);
-}
-
 static enum filter_verdict ro_finish(void *data, const struct filter_request *req,
 				     struct filter_content *content)
 {
 	struct readonly_filter *f = data;
 	git_oid id;
-	int frozen;
+	int known;
 
 	if (!f->input)
 		return FILTER_PASS;
-	frozen = f->hashing && f->seen == f->expect_size && !hash_end(f->sha1, &id) &&
-		 git_oid_equal(&id, &f->expect);
-	f->hashing = 0;
-	if (frozen)
+	if (content_id(&id, f->sha1, content) < 0) {
+		box_error_set("cannot hash the content of '%s'", req->pathname);
+		return req->command == FILTER_SMUDGE ? FILTER_PASS : FILTER_ERROR;
+	}
+	if (!f->is_new && git_oid_equal(&id, &f->expect))
 		return FILTER_PASS;
+	known = git_odb_exists(f->odb, &id);
 	if (req->command == FILTER_CLEAN) {
-		if (is_known_blob(f, content))
+		if (known)
 			return FILTER_PASS;
 		f->refused = 1;
 		if (f->is_new)
@@ -269,7 +237,7 @@ struct readonly_filter *readonly_filter_new(void)
 void readonly_filter_ops(struct filter_ops *ops, struct readonly_filter *f)
 {
 	ops->start = ro_start;
-	ops->content = ro_content;
+	ops->content = NULL;
 	ops->finish = ro_finish;
 	ops->hint = ro_hint;
 	ops->data = f;

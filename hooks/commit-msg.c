@@ -27,7 +27,7 @@ int hook_commit_msg(int argc, char **argv)
 
 	if (argc < 2)
 		return error("commit-msg: which message file?");
-	if (repo_open_from_env(&repo) < 0)
+	if (hooks_open_repo(&repo) < 0)
 		return error_last(NULL);
 	if (box_open(&box, repo, &not_a_box) < 0) {
 		if (not_a_box) {

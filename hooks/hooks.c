@@ -7,13 +7,31 @@
  * hook: `git box install` never writes its shim in a clone, and
  * contrib/server/ sets it up in a bare repository.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "hooks.h"
 #include "install.h"
 #include "output.h"
+#include "repo.h"
 #include "banned.h"
+
+int hooks_open_repo(git_repository **out)
+{
+	const char *env = getenv("GIT_INDEX_FILE");
+	char *index_file = env ? xstrdup(env) : NULL;
+	int ret;
+
+	if (index_file)
+		unsetenv("GIT_INDEX_FILE");
+	ret = repo_open_from_env(out);
+	if (index_file) {
+		setenv("GIT_INDEX_FILE", index_file, 1);
+		free(index_file);
+	}
+	return ret;
+}
 
 static const char *const synopsis[] = {
 	"git box hook <name> [<args>...]",

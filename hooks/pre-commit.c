@@ -46,7 +46,7 @@ int hook_pre_commit(int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if (repo_open_from_env(&repo) < 0)
+	if (hooks_open_repo(&repo) < 0)
 		return error_last(NULL);
 	if (box_open(&box, repo, &not_a_box) < 0) {
 		if (not_a_box) {
