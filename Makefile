@@ -137,7 +137,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh contrib/demo.sh
 
-bench: all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh
 
 install: all
