@@ -379,9 +379,11 @@ static int new_commits(struct oids *out, struct guard *g, const git_oid *old, co
 	}
 	if (walk && walk_all(&before, walk) < 0)
 		goto out;
-	qsort(before.items, before.nr, sizeof(*before.items), oid_compare);
+	if (before.nr)
+		qsort(before.items, before.nr, sizeof(*before.items), oid_compare);
 	for (size_t i = 0; i < all.nr; i++)
-		if (!bsearch(&all.items[i], before.items, before.nr, sizeof(*before.items), oid_compare))
+		if (!before.nr ||
+		    !bsearch(&all.items[i], before.items, before.nr, sizeof(*before.items), oid_compare))
 			oids_add(out, &all.items[i]);
 	ret = 0;
 out:
