@@ -27,6 +27,7 @@ test_expect_success 'install writes every hook shim, the filter and the refspecs
 	done &&
 	test "$(git -C clone config filter.box.process)" = "git box filter-process" &&
 	test "$(git -C clone config filter.box.required)" = true &&
+	test "$(git -C clone config core.trustctime)" = false &&
 	git -C clone config --get-all remote.origin.fetch >fetch &&
 	grep "^refs/notes/box\*:refs/notes/box\*$" fetch &&
 	grep "^refs/tags/box/\*:refs/tags/box/\*$" fetch &&
