@@ -178,7 +178,6 @@ out:
 	return ret;
 }
 
-
 int guard_check_commit(struct violations *out, struct guard *g, git_commit *commit,
 		       const char *ref)
 {
