@@ -48,7 +48,7 @@ endif
 SRCS = $(wildcard git-box/*.c) $(wildcard hooks/*.c) $(wildcard filters/*.c)
 OBJS = $(patsubst %.c,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/templates.o
 # Pure modules the C unit tests link against (no main, no printing).
-LIB_OBJS = $(filter-out $(BUILD)/obj/git-box/main.o $(BUILD)/obj/git-box/cmd-%.o $(BUILD)/obj/hooks/%.o $(BUILD)/obj/filters/process.o,$(OBJS))
+LIB_OBJS = $(filter-out $(BUILD)/obj/git-box/main.o $(BUILD)/obj/git-box/cmd-%.o $(BUILD)/obj/hooks/%.o $(BUILD)/obj/filters/process.o $(BUILD)/obj/filters/readonly.o,$(OBJS))
 TEMPLATES = $(wildcard templates/hooks/*) templates/policy.yaml templates/gitattributes
 
 UNIT_SRCS = $(wildcard t/unit/test-*.c)
@@ -144,7 +144,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh contrib/demo.sh
 
-bench: all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh
 
 install: all
@@ -152,6 +153,8 @@ install: all
 	install -m 0755 $(BUILD)/git-box '$(DESTDIR)$(bindir)/git-box'
 	install -m 0755 templates/hooks/* '$(DESTDIR)$(datadir)/templates/hooks/'
 	install -m 0644 templates/policy.yaml templates/gitattributes '$(DESTDIR)$(datadir)/templates/'
+	install -d '$(DESTDIR)$(datadir)/server'
+	install -m 0755 contrib/server/setup-box-server.sh contrib/server/pre-receive '$(DESTDIR)$(datadir)/server/'
 	if test -x $(BUILD)/git-box-tsa; then install -m 0755 $(BUILD)/git-box-tsa '$(DESTDIR)$(bindir)/git-box-tsa'; fi
 	@set -e; for m in $(MAN1) $(MAN5); do test -f $$m || continue; \
 		s=$${m##*.}; install -d '$(DESTDIR)$(mandir)'/man$$s; \

@@ -1,19 +1,21 @@
 #!/bin/sh
-# Run git box's benchmarks: every bench/*.sh but this one, or those named.
-#   sh bench/run.sh            # all of them (make bench)
-#   sh bench/run.sh hash       # bench/hash.sh only
-# Data and scratch repositories go under bench/work/ (git-ignored). Each
-# script checks the tools it compares against and says what is missing.
-# The figures and the commands behind them are in bench/README.md.
+# Run git box's benchmarks (bench/README.md); 'make bench' runs them all.
+#   sh bench/run.sh              # every topic
+#   sh bench/run.sh hash filter  # the topics named
+#   BENCH_RUNS=5 sh bench/run.sh # more runs per figure where a topic takes the median
+# Data and scratch repositories go under bench/work/ (git-ignored, a few
+# GiB); remove that folder to start afresh. Each topic checks the tools it
+# compares against and says what is missing.
 set -e
-here=$(cd "$(dirname "$0")" && pwd)
-if test $# -eq 0
-then
-	set -- $(cd "$here" && ls [a-z]*.sh | sed -e '/^run\.sh$/d' -e 's/\.sh$//')
-fi
-for name in "$@"
+cd "$(dirname "$0")/.."
+test -x build/git-box || { echo >&2 "error: build/git-box is not built; run 'make'"; exit 2; }
+topics="hash filter hooks"
+test $# -gt 0 && topics="$*"
+test -n "$BENCH_ONLY" && topics=$BENCH_ONLY
+for topic in $topics
 do
-	test -f "$here/$name.sh" || { echo >&2 "error: no benchmark 'bench/$name.sh'"; exit 2; }
-	echo "== bench/$name.sh"
-	sh "$here/$name.sh"
+	test -f "bench/$topic.sh" || { echo >&2 "error: no benchmark 'bench/$topic.sh'"; exit 2; }
+	echo "== bench/$topic.sh"
+	sh "bench/$topic.sh"
+	echo
 done

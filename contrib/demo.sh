@@ -80,6 +80,15 @@ step git commit -q -m "Mean SOFA score per arm"
 step git box status
 
 echo
+echo "== The inputs are read-only: a change to one is refused, and restored"
+echo "(someone makes input/enrolment.csv writable and adds a subject to it)"
+chmod u+w input/enrolment.csv
+echo "S999,BER,B,99,2026-03-01" >>input/enrolment.csv
+step git box status
+step git add input/enrolment.csv || true
+step git box restore input/enrolment.csv
+step git box status
+
 echo "== Every event is a manifest in refs/notes/box, chained and signed"
 step git box checkpoint -m "first look at the primary endpoint"
 step git box seal -m "Final analysis: mean SOFA score per arm"

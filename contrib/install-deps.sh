@@ -3,10 +3,11 @@
 # As root: installs what is missing. Otherwise: prints what to install.
 set -e
 
+# time: peak memory in the filter's tests; git-lfs: a peer in bench/.
 packages="build-essential pkgconf git gnupg openssl ca-certificates
 libgit2-dev libssl-dev libgpgme-dev libyaml-dev libarchive-dev
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
-check sharness perl asciidoctor man-db zstd curl python3"
+check sharness perl asciidoctor man-db zstd curl python3 time git-lfs"
 
 missing=
 for p in $packages; do

@@ -21,74 +21,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "filter.h"
 #include "output.h"
 #include "pkt-line.h"
 #include "banned.h"
-
-/* The commands we know, as bits so that sets of them fit in an unsigned. */
-enum filter_command {
-	FILTER_CLEAN = 1 << 0,    /* work tree -> index (git add) */
-	FILTER_SMUDGE = 1 << 1,   /* index -> work tree (checkout) */
-};
-
-/* One file git asks us to filter, as the checks see it. */
-struct filter_request {
-	enum filter_command command;
-	const char *pathname;     /* relative to the top of the work tree, no NUL byte */
-};
-
-/*
- * What the checks decide about one file. A refusal sets box_error to the
- * reason, which the loop reports on stderr with the pathname.
- */
-enum filter_verdict {
-	FILTER_PASS = 0,    /* status=success: the content goes through unchanged */
-	FILTER_ERROR,       /* status=error: git fails this file, we serve the next */
-	FILTER_ABORT,       /* status=abort: no more of this command in this process */
-};
-
-/*
- * The per-file checks: the hook point for the read-only guard on inputs.
- * For each request that passed the protocol's own checks the loop calls
- * start() before reading the content, content() for every piece of it in
- * order, and finish() after the last piece. A refusal from start() skips
- * the content calls (the content is still read, and dropped); nothing is
- * answered to git before finish() has decided, so a check that needs the
- * whole content (a hash of an input compared with its sealed one) refuses
- * cleanly with status=error and git keeps nothing of the file.
- */
-struct filter_ops {
-	enum filter_verdict (*start)(void *data, const struct filter_request *req);
-	void (*content)(void *data, const void *buf, size_t len);
-	enum filter_verdict (*finish)(void *data, const struct filter_request *req);
-	void *data;
-};
-
-/* Until inputs are guarded, every file goes through byte for byte. */
-static enum filter_verdict pass_start(void *data, const struct filter_request *req)
-{
-	return FILTER_PASS;
-}
-
-static void pass_content(void *data, const void *buf, size_t len)
-{
-}
-
-static enum filter_verdict pass_finish(void *data, const struct filter_request *req)
-{
-	return FILTER_PASS;
-}
-
-static const struct filter_ops pass_through = {
-	.start = pass_start,
-	.content = pass_content,
-	.finish = pass_finish,
-};
 
 /*
  * Where the content waits for its flush. git writes the whole content
@@ -106,7 +48,10 @@ static const struct filter_ops pass_through = {
 struct spool {
 	char *mem;         /* SPOOL_MEM bytes: the content, or the file's write/read buffer */
 	size_t mem_len;
+	size_t mem_read;   /* what spool_next() gave of mem, while the content is in memory */
 	int fd;            /* the unnamed file once the content outgrew mem, else -1 */
+	int in_file;       /* everything is in the file: mem is only a read buffer now */
+	uint64_t size;     /* the whole content's */
 	const char *dir;   /* where that file lives */
 };
 
@@ -138,6 +83,7 @@ static int spool_open_file(struct spool *s)
 
 static int spool_add(struct spool *s, const void *data, size_t len)
 {
+	s->size += len;
 	if (s->mem_len + len > SPOOL_MEM) {
 		/* memory is full: move it to the file, in one large write */
 		if (s->fd < 0 && spool_open_file(s) < 0)
@@ -153,16 +99,24 @@ static int spool_add(struct spool *s, const void *data, size_t len)
 	return 0;
 }
 
-/* Get the whole content ready for spool_next(), from its first byte. */
+/*
+ * Get the whole content ready for spool_next(), from its first byte.
+ * It may be read this way more than once.
+ */
 static int spool_rewind(struct spool *s)
 {
+	s->mem_read = 0;
 	if (s->fd < 0)
 		return 0;
-	if (io_write_full(s->fd, s->mem, s->mem_len) < 0 || lseek(s->fd, 0, SEEK_SET) < 0) {
+	if (!s->in_file && io_write_full(s->fd, s->mem, s->mem_len) < 0) {
 		box_error_set("cannot write a temporary file in '%s': %s", s->dir, strerror(errno));
 		return -1;
 	}
-	s->mem_len = 0;
+	s->in_file = 1;
+	if (lseek(s->fd, 0, SEEK_SET) < 0) {
+		box_error_set("cannot read back a temporary file in '%s': %s", s->dir, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -171,12 +125,13 @@ static ssize_t spool_next(struct spool *s, const char **data)
 {
 	ssize_t n;
 
-	*data = s->mem;
 	if (s->fd < 0) {
-		n = (ssize_t)s->mem_len;
-		s->mem_len = 0;
+		*data = s->mem + s->mem_read;
+		n = (ssize_t)(s->mem_len - s->mem_read);
+		s->mem_read = s->mem_len;
 		return n;
 	}
+	*data = s->mem;
 	n = io_read_full(s->fd, s->mem, SPOOL_MEM);
 	if (n < 0)
 		box_error_set("cannot read back a temporary file in '%s': %s", s->dir, strerror(errno));
@@ -186,10 +141,32 @@ static ssize_t spool_next(struct spool *s, const char **data)
 /* Forget the content; a file is closed, which gives its space back at once. */
 static void spool_reset(struct spool *s)
 {
-	s->mem_len = 0;
+	s->mem_len = s->mem_read = 0;
+	s->size = 0;
+	s->in_file = 0;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+}
+
+/* The content as the checks read it again in finish(): the spool itself. */
+struct filter_content {
+	struct spool spool;
+};
+
+uint64_t filter_content_size(const struct filter_content *c)
+{
+	return c->spool.size;
+}
+
+int filter_content_rewind(struct filter_content *c)
+{
+	return spool_rewind(&c->spool);
+}
+
+ssize_t filter_content_next(struct filter_content *c, const char **data)
+{
+	return spool_next(&c->spool, data);
 }
 
 struct filter {
@@ -198,7 +175,7 @@ struct filter {
 	unsigned negotiated;           /* the commands agreed in the handshake */
 	unsigned aborted;              /* the commands answered status=abort */
 	const struct filter_ops *ops;
-	struct spool spool;
+	struct filter_content content;   /* the spool */
 	char pathname[PKT_MAX];        /* the current request's, out of the reader's buffer */
 };
 
@@ -449,6 +426,8 @@ static int refuse(struct filter *f, const struct request *req, enum filter_verdi
 	buf_release(&q);
 	if (verdict == FILTER_ABORT)
 		f->aborted |= req->file.command;
+	if (f->ops->hint && req->pathname_len && req->file.command)
+		f->ops->hint(f->ops->data, &req->file);
 	if (pkt_write_text(f->out, verdict == FILTER_ABORT ? "status=abort" : "status=error") < 0 ||
 	    pkt_write_flush(f->out) < 0)
 		return -1;
@@ -479,8 +458,9 @@ static int serve_request(struct filter *f)
 	while ((ret = pkt_read(&f->in)) == PKT_DATA) {
 		if (verdict != FILTER_PASS)
 			continue;
-		f->ops->content(f->ops->data, f->in.buf, f->in.len);
-		if (spool_add(&f->spool, f->in.buf, f->in.len) < 0)
+		if (f->ops->content)
+			verdict = f->ops->content(f->ops->data, f->in.buf, f->in.len);
+		if (verdict == FILTER_PASS && spool_add(&f->content.spool, f->in.buf, f->in.len) < 0)
 			verdict = FILTER_ERROR;
 	}
 	if (ret != PKT_FLUSH) {
@@ -490,8 +470,8 @@ static int serve_request(struct filter *f)
 		goto out;
 	}
 	if (verdict == FILTER_PASS)
-		verdict = f->ops->finish(f->ops->data, &req.file);
-	if (verdict == FILTER_PASS && spool_rewind(&f->spool) < 0)
+		verdict = f->ops->finish(f->ops->data, &req.file, &f->content);
+	if (verdict == FILTER_PASS && spool_rewind(&f->content.spool) < 0)
 		verdict = FILTER_ERROR;
 	if (verdict != FILTER_PASS) {
 		ret = refuse(f, &req, verdict);
@@ -501,7 +481,7 @@ static int serve_request(struct filter *f)
 	ret = -1;
 	if (pkt_write_text(f->out, "status=success") < 0 || pkt_write_flush(f->out) < 0)
 		goto out;
-	while ((n = spool_next(&f->spool, &piece)) > 0)
+	while ((n = spool_next(&f->content.spool, &piece)) > 0)
 		if (pkt_write_stream(f->out, piece, (size_t)n) < 0)
 			goto out;
 	if (pkt_write_flush(f->out) < 0)
@@ -516,7 +496,7 @@ static int serve_request(struct filter *f)
 	else
 		ret = pkt_write_flush(f->out) < 0 ? -1 : 1;
 out:
-	spool_reset(&f->spool);
+	spool_reset(&f->content.spool);
 	return ret;
 }
 
@@ -528,16 +508,16 @@ static struct filter *filter_new(const struct filter_ops *ops)
 	pkt_reader_init(&f->in, 0);
 	f->out = 1;
 	f->ops = ops;
-	f->spool.mem = xmalloc(SPOOL_MEM);
-	f->spool.fd = -1;
-	f->spool.dir = tmp && *tmp ? tmp : "/tmp";
+	f->content.spool.mem = xmalloc(SPOOL_MEM);
+	f->content.spool.fd = -1;
+	f->content.spool.dir = tmp && *tmp ? tmp : "/tmp";
 	return f;
 }
 
 static void filter_free(struct filter *f)
 {
-	spool_reset(&f->spool);
-	free(f->spool.mem);
+	spool_reset(&f->content.spool);
+	free(f->content.spool.mem);
 	free(f);
 }
 
@@ -568,6 +548,8 @@ int cmd_filter_process(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct readonly_filter *guard;
+	struct filter_ops ops;
 	struct filter *f;
 	int c, exit_code = BOX_OK;
 
@@ -577,11 +559,14 @@ int cmd_filter_process(int argc, char **argv)
 	if (optind < argc)
 		return usage_error(&filter_process_usage, "unexpected argument '%s'", argv[optind]);
 
-	f = filter_new(&pass_through);
+	guard = readonly_filter_new();
+	readonly_filter_ops(&ops, guard);
+	f = filter_new(&ops);
 	if (filter_run(f) < 0) {
 		fprintf(stderr, "fatal: filter-process: %s\n", box_error_last());
 		exit_code = BOX_ERROR;
 	}
 	filter_free(f);
+	readonly_filter_free(guard);
 	return exit_code;
 }

@@ -137,6 +137,43 @@ int child_finish(struct child *c, int *status)
 	return ret;
 }
 
+int child_read_start(struct child *c, FILE **out, const char *const *argv)
+{
+	struct child_options o = { argv, NULL, NULL, CHILD_NULL, CHILD_PIPE, CHILD_INHERIT };
+	int status;
+
+	*out = NULL;
+	if (child_start(c, &o) < 0)
+		return -1;
+	*out = fdopen(c->out, "r");
+	if (!*out) {
+		box_error_set("cannot read from '%s': %s", argv[0], strerror(errno));
+		child_finish(c, &status);
+		return -1;
+	}
+	c->out = -1;   /* *out owns it now */
+	return 0;
+}
+
+int child_read_finish(struct child *c, FILE *out, const char *const *argv)
+{
+	int status;
+
+	if (out)
+		fclose(out);
+	if (child_finish(c, &status) < 0)
+		return -1;
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	if (WIFEXITED(status))
+		box_error_set("'%s%s%s' failed with exit code %d", argv[0], argv[1] ? " " : "",
+			      argv[1] ? argv[1] : "", WEXITSTATUS(status));
+	else
+		box_error_set("'%s%s%s' was killed by signal %d", argv[0], argv[1] ? " " : "",
+			      argv[1] ? argv[1] : "", WTERMSIG(status));
+	return -1;
+}
+
 char *child_find_program(const char *name)
 {
 	const char *path = getenv("PATH"), *p;

@@ -1,6 +1,7 @@
 #ifndef CHILD_H
 #define CHILD_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 /*
@@ -38,6 +39,15 @@ int child_start(struct child *c, const struct child_options *o);
  * wait status (WIFEXITED...); returns -1 only when waiting failed.
  */
 int child_finish(struct child *c, int *status);
+
+/*
+ * The common case: run argv with /dev/null as its input and read what it
+ * prints through *out; its standard error is ours. child_read_finish()
+ * closes *out, waits, and fails (box_error naming the program) unless it
+ * exited with 0.
+ */
+int child_read_start(struct child *c, FILE **out, const char *const *argv);
+int child_read_finish(struct child *c, FILE *out, const char *const *argv);
 
 /*
  * The full path of a program as execvp would find it on PATH, or NULL; a

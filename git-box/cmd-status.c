@@ -2,7 +2,9 @@
  * git box status: which box this is, where it stands, and what to do next.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "events.h"
@@ -30,10 +32,28 @@ static int installed(const struct install_state *inst)
 	return !inst->hooks_missing.nr && !inst->hooks_outdated.nr && inst->filter;
 }
 
-static const char *next_step(enum box_state state, const struct install_state *inst)
+/* What differs between the frozen inputs and the work tree. */
+struct input_trouble {
+	struct strlist changed;         /* paths, with what happened in `changes` */
+	struct strlist changes;
+	struct strlist loosened;        /* paths ("input/sub/" for a folder), mode in `modes` */
+	struct strlist modes;
+};
+
+#define INPUT_TROUBLE_INIT { STRLIST_INIT, STRLIST_INIT, STRLIST_INIT, STRLIST_INIT }
+
+static const char *next_step(enum box_state state, const struct install_state *inst,
+			     const struct input_trouble *t)
 {
 	if (inst->hooks_missing.nr || inst->hooks_outdated.nr || !inst->filter)
 		return "run 'git box install' so that this clone enforces the box";
+	for (size_t i = 0; i < t->changed.nr; i++)
+		if (strcmp(t->changes.items[i], "added"))
+			return "run 'git box restore <path>...' to put the inputs back as they were frozen";
+	if (t->loosened.nr)
+		return "run 'git box restore <path>...' to make the inputs read-only again";
+	if (t->changed.nr)
+		return "move the added files out of the inputs: they are not frozen inputs";
 	switch (state) {
 	case BOX_CREATED:
 		return "add your code and commit: the first commit starts the work and freezes the inputs";
@@ -81,6 +101,124 @@ static int count_paths(struct path_count **out, const struct box *b, const struc
 	}
 	*out = counts;
 	return 0;
+}
+
+static const char *delta_kind(const git_diff_delta *d, const char *workdir)
+{
+	git_oid id;
+	char *abs;
+	int same;
+
+	switch (d->status) {
+	case GIT_DELTA_ADDED:
+	case GIT_DELTA_UNTRACKED:
+		return "added";
+	case GIT_DELTA_DELETED:
+		return "deleted";
+	case GIT_DELTA_TYPECHANGE:
+		return "type changed";
+	default:
+		break;
+	}
+	if (d->old_file.mode == d->new_file.mode)
+		return "modified";
+	/* libgit2 need not hash a file whose mode changed: look at its content here */
+	abs = xstrfmt("%s%s", workdir, d->new_file.path);
+	same = !git_odb_hashfile(&id, abs, GIT_OBJECT_BLOB) && git_oid_equal(&id, &d->old_file.id);
+	git_error_clear();
+	free(abs);
+	return same ? "mode changed" : "modified";
+}
+
+/*
+ * Inputs whose content on disk is not the frozen content: the tip of
+ * the box branch against the work tree, through the index so that only
+ * files whose stat data changed are read. One diff per protected path
+ * keeps each to the files under it.
+ */
+static int find_changed(struct input_trouble *t, const struct box *b)
+{
+	git_commit *tip = NULL;
+	git_tree *tree = NULL;
+	int ret = -1;
+
+	if (git_commit_lookup(&tip, b->repo, &b->tip) < 0 || git_commit_tree(&tree, tip) < 0) {
+		box_error_from_git("cannot read the box branch");
+		goto out;
+	}
+	for (size_t i = 0; i <= b->policy.inputs.nr; i++) {
+		char *path = (char *)(i < b->policy.inputs.nr ? b->policy.inputs.items[i] : POLICY_PATH);
+		git_diff_options opts;
+		git_diff *diff = NULL;
+
+		git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+		opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
+			     GIT_DIFF_DISABLE_PATHSPEC_MATCH | GIT_DIFF_INCLUDE_TYPECHANGE;
+		opts.pathspec.strings = &path;
+		opts.pathspec.count = 1;
+		if (git_diff_tree_to_workdir_with_index(&diff, b->repo, tree, &opts) < 0) {
+			box_error_from_git("cannot compare '%s' with the frozen inputs", path);
+			goto out;
+		}
+		for (size_t d = 0; d < git_diff_num_deltas(diff); d++) {
+			const git_diff_delta *delta = git_diff_get_delta(diff, d);
+
+			strlist_add(&t->changed, delta->new_file.path ? delta->new_file.path
+				    : delta->old_file.path);
+			strlist_add(&t->changes, delta_kind(delta, git_repository_workdir(b->repo)));
+		}
+		git_diff_free(diff);
+	}
+	ret = 0;
+out:
+	git_tree_free(tree);
+	git_commit_free(tip);
+	return ret;
+}
+
+static int check_mode(const char *abs, const char *rel, int is_dir, void *data)
+{
+	struct input_trouble *t = data;
+	struct stat st;
+	char mode[8];
+
+	if (lstat(abs, &st) < 0 || !(st.st_mode & 0222))
+		return 0;   /* gone (status lists it as deleted) or read-only */
+	if (is_dir && strlist_has(&t->loosened, rel))
+		return 0;
+	strlist_add(&t->loosened, rel);
+	snprintf(mode, sizeof(mode), "%o", (unsigned)(st.st_mode & 07777));
+	strlist_add(&t->modes, mode);
+	return 0;
+}
+
+static void input_trouble_release(struct input_trouble *t)
+{
+	strlist_release(&t->changed);
+	strlist_release(&t->changes);
+	strlist_release(&t->loosened);
+	strlist_release(&t->modes);
+}
+
+static json_t *pairs_json(const struct strlist *paths, const struct strlist *values, const char *key)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < paths->nr; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "path", paths->items[i],
+						   key, values->items[i]));
+	return a;
+}
+
+static void print_pairs(const char *label, const struct strlist *paths,
+			const struct strlist *values)
+{
+	struct buf q = BUF_INIT;
+
+	for (size_t i = 0; i < paths->nr; i++)
+		printf("%-9s %s (%s)\n", i ? "" : label, quote_for_message(&q, paths->items[i]),
+		       values->items[i]);
+	buf_release(&q);
 }
 
 static json_t *counts_json(const struct path_count *counts, size_t nr)
@@ -264,6 +402,23 @@ static const char *events_next_step(const struct event_status *s, const struct b
 	return next;
 }
 
+/*
+ * The one next step status names, most urgent first: a clone that does
+ * not enforce the box, inputs to put back, then what the events need.
+ */
+static const char *status_next(enum box_state state, const struct install_state *inst,
+			       const struct input_trouble *t, const struct event_status *es,
+			       const struct box *b, const char *pending_step)
+{
+	const char *next = next_step(state, inst, t);
+
+	if (!installed(inst) || t->changed.nr || t->loosened.nr)
+		return next;
+	if (es->interrupted || !pending_step)
+		return events_next_step(es, b, next);
+	return pending_step;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -278,6 +433,7 @@ int cmd_status(int argc, char **argv)
 	size_t pending_nr = 0;
 	char *pending_step = NULL;
 	struct event_status es = EVENT_STATUS_INIT;
+	struct input_trouble trouble = INPUT_TROUBLE_INIT;
 	git_repository *repo = NULL;
 	enum box_state state;
 	char id[GIT_OID_HEXSZ + 1];
@@ -304,7 +460,9 @@ int cmd_status(int argc, char **argv)
 	if (box_state(&state, &box) < 0 || (!bare && box_install_state(box.repo, &inst) < 0) ||
 	    count_paths(&inputs, &box, &box.policy.inputs) < 0 ||
 	    count_paths(&outputs, &box, &box.policy.outputs) < 0 || load_event_status(&es, &box) < 0 ||
-	    tsa_pending(&pending, &pending_nr, &box) < 0) {
+	    tsa_pending(&pending, &pending_nr, &box) < 0 ||
+	    (!bare && (find_changed(&trouble, &box) < 0 ||
+		       box_walk_inputs(&box, check_mode, &trouble) < 0))) {
 		error_last(NULL);
 		goto out;
 	}
@@ -333,8 +491,12 @@ int cmd_status(int argc, char **argv)
 				"hooks_outdated", strlist_json(&inst.hooks_outdated),
 				"filter", inst.filter,
 				"remotes_missing_refspecs", strlist_json(&inst.remotes_missing)));
-			json_object_set_new(o, "next", json_string(pending_step && installed(&inst)
-				? pending_step : events_next_step(&es, &box, next_step(state, &inst))));
+			json_object_set_new(o, "inputs_changed",
+					    pairs_json(&trouble.changed, &trouble.changes, "change"));
+			json_object_set_new(o, "inputs_loosened",
+					    pairs_json(&trouble.loosened, &trouble.modes, "mode"));
+			json_object_set_new(o, "next", json_string(status_next(state, &inst, &trouble, &es, &box,
+									       pending_step)));
 		}
 		ret = print_json(o);
 		json_decref(o);
@@ -348,6 +510,8 @@ int cmd_status(int argc, char **argv)
 		print_event_status(&es, &box);
 		print_pending(pending, pending_nr);
 		if (!bare) {
+			print_pairs("changed", &trouble.changed, &trouble.changes);
+			print_pairs("loosened", &trouble.loosened, &trouble.modes);
 			if (!inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr)
 				printf("hooks     installed in %s\n", inst.hooks_dir);
 			if (inst.hooks_missing.nr)
@@ -359,8 +523,7 @@ int cmd_status(int argc, char **argv)
 			printf("filter    %s\n", inst.filter ? "installed (required)" : "not installed");
 			if (inst.remotes_missing.nr)
 				print_list("remotes   without the box refspecs:", &inst.remotes_missing);
-			printf("\nnext: %s\n", pending_step && installed(&inst)
-			       ? pending_step : events_next_step(&es, &box, next_step(state, &inst)));
+			printf("\nnext: %s\n", status_next(state, &inst, &trouble, &es, &box, pending_step));
 		}
 		ret = BOX_OK;
 	}
@@ -372,6 +535,7 @@ out:
 	event_status_release(&es);
 	free(inputs);
 	free(outputs);
+	input_trouble_release(&trouble);
 	install_state_release(&inst);
 	if (box.repo)
 		box_release(&box);

@@ -16,6 +16,7 @@ const char *const box_hook_names[] = {
 	"post-commit",
 	"post-checkout",
 	"post-merge",
+	"post-index-change",
 	"reference-transaction",
 	NULL,
 };
@@ -140,6 +141,14 @@ static int install_config(git_repository *repo, struct install_report *report)
 		goto out;
 	if (!has_value(all, "filter.box.required", "true") &&
 	    add_value(local, "filter.box.required", "true", report) < 0)
+		goto out;
+	/*
+	 * Making inputs read-only after git wrote them (post-checkout,
+	 * post-merge, post-index-change) changes their ctime: git would then
+	 * take them for changed, and 'git reset --merge' would refuse them.
+	 */
+	if (!has_value(all, "core.trustctime", "false") &&
+	    add_value(local, "core.trustctime", "false", report) < 0)
 		goto out;
 
 	if (git_remote_list(&remotes, repo) < 0) {

@@ -604,7 +604,51 @@ static size_t input_root_len(const struct policy *p, const char *path)
 	return 0;
 }
 
-int box_make_inputs_readonly(const struct box *b, size_t *changed)
+/*
+ * Visit `rel` and the folders that hold it inside its input folder, up to
+ * the input folder itself; `last_dir` skips the folders of the file
+ * visited just before, which index order makes the usual case.
+ */
+static int visit_input(const struct box *b, const char *workdir, const char *rel,
+		       box_input_fn fn, void *data, struct buf *path, struct buf *last_dir)
+{
+	size_t root, dir_end;
+
+	buf_reset(path);
+	buf_addf(path, "%s%s", workdir, rel);
+	if (fn(path->ptr, rel, 0, data) < 0)
+		return -1;
+	root = input_root_len(&b->policy, rel);
+	if (!root)
+		return 0;
+	dir_end = (size_t)(strrchr(rel, '/') - rel) + 1;
+	if (last_dir && last_dir->ptr && last_dir->len == dir_end && !strncmp(last_dir->ptr, rel, dir_end))
+		return 0;
+	if (last_dir) {
+		buf_reset(last_dir);
+		buf_add(last_dir, rel, dir_end);
+	}
+	for (size_t end = dir_end; end >= root; ) {
+		char *folder = xstrndup(rel, end);
+
+		buf_reset(path);
+		buf_addf(path, "%s%s", workdir, folder);
+		if (fn(path->ptr, folder, 1, data) < 0) {
+			free(folder);
+			return -1;
+		}
+		free(folder);
+		/* up one folder */
+		if (end <= root)
+			break;
+		end--;
+		while (end > 0 && rel[end - 1] != '/')
+			end--;
+	}
+	return 0;
+}
+
+int box_walk_inputs(const struct box *b, box_input_fn fn, void *data)
 {
 	git_index *index = NULL;
 	struct buf path = BUF_INIT, last_dir = BUF_INIT;
@@ -612,7 +656,6 @@ int box_make_inputs_readonly(const struct box *b, size_t *changed)
 	size_t n;
 	int ret = -1;
 
-	*changed = 0;
 	if (!workdir)
 		return 0;   /* a bare repository has no files to protect */
 	if (git_repository_index(&index, b->repo) < 0) {
@@ -622,41 +665,41 @@ int box_make_inputs_readonly(const struct box *b, size_t *changed)
 	n = git_index_entrycount(index);
 	for (size_t i = 0; i < n; i++) {
 		const git_index_entry *e = git_index_get_byindex(index, i);
-		size_t root, dir_end;
 
 		if (!policy_is_protected(&b->policy, e->path) || S_ISLNK(e->mode))
 			continue;
-		buf_reset(&path);
-		buf_addf(&path, "%s%s", workdir, e->path);
-		if (tighten_mode(path.ptr, 0, changed) < 0)
+		if (visit_input(b, workdir, e->path, fn, data, &path, &last_dir) < 0)
 			goto out;
-
-		/* Folders inside an input folder, from the file's up to the root itself. */
-		root = input_root_len(&b->policy, e->path);
-		if (!root)
-			continue;
-		dir_end = strrchr(e->path, '/') - e->path + 1;
-		if (last_dir.ptr && last_dir.len == dir_end && !strncmp(last_dir.ptr, e->path, dir_end))
-			continue;
-		buf_reset(&last_dir);
-		buf_add(&last_dir, e->path, dir_end);
-		for (size_t end = dir_end; end >= root; ) {
-			buf_reset(&path);
-			buf_addf(&path, "%s%.*s", workdir, (int)end, e->path);
-			if (tighten_mode(path.ptr, 1, changed) < 0)
-				goto out;
-			/* up one folder */
-			if (end <= root)
-				break;
-			end--;
-			while (end > 0 && e->path[end - 1] != '/')
-				end--;
-		}
 	}
 	ret = 0;
 out:
 	buf_release(&path);
 	buf_release(&last_dir);
 	git_index_free(index);
+	return ret;
+}
+
+static int tighten(const char *abs, const char *rel, int is_dir, void *data)
+{
+	(void)rel;
+	return tighten_mode(abs, is_dir, data);
+}
+
+int box_make_inputs_readonly(const struct box *b, size_t *changed)
+{
+	*changed = 0;
+	return box_walk_inputs(b, tighten, changed);
+}
+
+int box_make_input_readonly(const struct box *b, const char *path, size_t *changed)
+{
+	struct buf abs = BUF_INIT;
+	const char *workdir = git_repository_workdir(b->repo);
+	int ret;
+
+	if (!workdir)
+		return 0;
+	ret = visit_input(b, workdir, path, tighten, changed, &abs, NULL);
+	buf_release(&abs);
 	return ret;
 }

@@ -126,4 +126,17 @@ int repo_hooks_dir(struct buf *out, git_repository *repo);
  */
 int box_make_inputs_readonly(const struct box *b, size_t *changed);
 
+/* The same for one protected path (a file) and the folders that hold it. */
+int box_make_input_readonly(const struct box *b, const char *path, size_t *changed);
+
+/*
+ * Visit what box_make_inputs_readonly() protects: every tracked protected
+ * file that is not a link, then each folder that holds it inside its
+ * input folder, up to that folder ("input/"); a folder may come more than
+ * once. `abs` is the path in the work tree, `rel` the repository path.
+ * A negative return from `fn` stops the walk and is returned.
+ */
+typedef int (*box_input_fn)(const char *abs, const char *rel, int is_dir, void *data);
+int box_walk_inputs(const struct box *b, box_input_fn fn, void *data);
+
 #endif

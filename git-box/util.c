@@ -296,6 +296,37 @@ const char *quote_for_message(struct buf *out, const char *s)
 	return out->ptr;
 }
 
+const char *quote_for_shell(struct buf *out, const char *s)
+{
+	struct buf plain = BUF_INIT;
+	int safe = *s != '\0', special = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("/._-", *p)))
+			safe = 0;
+		if (strchr("\"$`\\'", *p))
+			special = 1;
+	}
+	quote_for_message(&plain, s);
+	buf_reset(out);
+	if (safe) {
+		buf_adds(out, plain.ptr);
+	} else if (!special) {
+		buf_addf(out, "\"%s\"", plain.ptr);
+	} else {
+		buf_addch(out, '\'');
+		for (const char *p = plain.ptr; *p; p++)
+			if (*p == '\'')
+				buf_adds(out, "'\\''");
+			else
+				buf_addch(out, *p);
+		buf_addch(out, '\'');
+	}
+	buf_release(&plain);
+	return out->ptr;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	struct buf tmp = BUF_INIT;

@@ -79,6 +79,13 @@ int starts_with(const char *s, const char *prefix);
 int ends_with(const char *s, const char *suffix);
 /* Duplicate s with every character a shell-safe printable, for messages. */
 const char *quote_for_message(struct buf *out, const char *s);
+/*
+ * A path as a hint shows it inside a command to run: as it is when it is
+ * made of letters, digits and "/._-", else in double quotes, else (it
+ * holds a quote, '$', '`' or '\\') in single quotes. Control characters
+ * are shown escaped as quote_for_message() shows them, never raw.
+ */
+const char *quote_for_shell(struct buf *out, const char *s);
 
 #include <sys/types.h>
 

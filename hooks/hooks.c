@@ -1,17 +1,37 @@
 /*
  * `git box hook NAME`: the one entry point of every hook shim.
  *
- * Hooks that carry no rule of their own yet accept: git runs them for
- * every commit and ref update, and a box with no rule to enforce at that
- * point must not be slowed down or blocked by one.
+ * Hooks that carry no rule of their own accept: git runs them for every
+ * commit and ref update, and a box with no rule to enforce at that point
+ * must not be slowed down or blocked by one. pre-receive is a server's
+ * hook: `git box install` never writes its shim in a clone, and
+ * contrib/server/ sets it up in a bare repository.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "hooks.h"
 #include "install.h"
 #include "output.h"
+#include "repo.h"
 #include "banned.h"
+
+int hooks_open_repo(git_repository **out)
+{
+	const char *env = getenv("GIT_INDEX_FILE");
+	char *index_file = env ? xstrdup(env) : NULL;
+	int ret;
+
+	if (index_file)
+		unsetenv("GIT_INDEX_FILE");
+	ret = repo_open_from_env(out);
+	if (index_file) {
+		setenv("GIT_INDEX_FILE", index_file, 1);
+		free(index_file);
+	}
+	return ret;
+}
 
 static const char *const synopsis[] = {
 	"git box hook <name> [<args>...]",
@@ -26,9 +46,20 @@ struct hook {
 };
 
 static const struct hook hooks[] = {
+	{ "pre-commit", hook_pre_commit },
+	{ "pre-merge-commit", hook_pre_commit },
+	{ "commit-msg", hook_commit_msg },
 	{ "post-checkout", hook_post_checkout },
 	{ "post-merge", hook_post_checkout },
 	{ "post-commit", hook_post_commit },
+	{ "post-index-change", hook_post_index_change },
+	{ "reference-transaction", hook_reference_transaction },
+	{ "pre-receive", hook_pre_receive },
+};
+
+static const char *const server_hook_names[] = {
+	"pre-receive",
+	NULL,
 };
 
 int cmd_hook(int argc, char **argv)
@@ -43,11 +74,15 @@ int cmd_hook(int argc, char **argv)
 	}
 	for (size_t i = 0; box_hook_names[i]; i++)
 		known |= !strcmp(box_hook_names[i], argv[1]);
+	for (size_t i = 0; server_hook_names[i]; i++)
+		known |= !strcmp(server_hook_names[i], argv[1]);
 	if (!known) {
 		error("'%s' is not a hook git box handles", argv[1]);
 		fprintf(stderr, "\nThe hooks are:");
 		for (size_t i = 0; box_hook_names[i]; i++)
 			fprintf(stderr, " %s", box_hook_names[i]);
+		for (size_t i = 0; server_hook_names[i]; i++)
+			fprintf(stderr, " %s", server_hook_names[i]);
 		fprintf(stderr, "\n");
 		return BOX_ERROR;
 	}

@@ -1,9 +1,13 @@
 /*
- * post-checkout and post-merge: git has just written files into the work
- * tree with ordinary modes; make the inputs read-only again.
+ * post-checkout, post-merge and post-index-change: git has just written
+ * files into the work tree with ordinary modes; make the inputs read-only
+ * again. post-index-change covers what runs neither of the others (git
+ * reset --hard, and the --abort of merge, cherry-pick, rebase and am).
  * These hooks cannot stop anything (git ignores their exit code), so a
  * failure is reported as a warning with the way to fix it.
  */
+#include <string.h>
+
 #include "hooks.h"
 #include "output.h"
 #include "repo.h"
@@ -32,4 +36,16 @@ int hook_post_checkout(int argc, char **argv)
 	}
 	box_release(&box);
 	return BOX_OK;
+}
+
+/*
+ * git writes the index for every add, commit and status; only a write
+ * that also updated the work tree ("1" as the first argument) concerns
+ * the inputs' modes, and any other returns at once.
+ */
+int hook_post_index_change(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "1"))
+		return BOX_OK;
+	return hook_post_checkout(argc, argv);
 }

@@ -186,3 +186,14 @@ box_init_policy () {
 	box_sample_data "$1.src" &&
 	git box init "$1" --policy "$2" --from "$1.src/data.csv" --from "$1.src/sub" >/dev/null
 }
+
+# The refs, HEAD, the index and the work tree (names, modes, link targets
+# and content) of the repository in the current folder, to show that a
+# refused command lost nothing: box_snapshot >before; ...; box_snapshot >after
+box_snapshot () {
+	git for-each-ref --format='%(objectname) %(refname)' &&
+	git symbolic-ref -q HEAD; git rev-parse -q --verify HEAD &&
+	git ls-files -s &&
+	find . -path ./.git -prune -o -printf '%M %p -> %l\n' | sort &&
+	find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 -r sha1sum
+}

@@ -24,7 +24,9 @@ test_expect_success 'make install DESTDIR= prefix= installs the binary, the temp
 	do
 		test -x stage/opt/box/share/git-box/templates/hooks/$hook || return 1
 	done &&
-	test_cmp "$BOX_SOURCE_DIR/templates/policy.yaml" stage/opt/box/share/git-box/templates/policy.yaml
+	test_cmp "$BOX_SOURCE_DIR/templates/policy.yaml" stage/opt/box/share/git-box/templates/policy.yaml &&
+	test -x stage/opt/box/share/git-box/server/setup-box-server.sh &&
+	test -x stage/opt/box/share/git-box/server/pre-receive
 '
 
 test_expect_success MAN 'the manuals are installed by section' '

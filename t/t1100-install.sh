@@ -4,7 +4,7 @@ test_description='git box install sets up a clone; uninstall removes exactly tha
 
 . ./lib-box.sh
 
-HOOKS="pre-commit pre-merge-commit commit-msg post-commit post-checkout post-merge reference-transaction"
+HOOKS="pre-commit pre-merge-commit commit-msg post-commit post-checkout post-merge post-index-change reference-transaction"
 
 test_expect_success 'setup: a box and a clone of it' '
 	box_init box &&
@@ -27,6 +27,7 @@ test_expect_success 'install writes every hook shim, the filter and the refspecs
 	done &&
 	test "$(git -C clone config filter.box.process)" = "git box filter-process" &&
 	test "$(git -C clone config filter.box.required)" = true &&
+	test "$(git -C clone config core.trustctime)" = false &&
 	git -C clone config --get-all remote.origin.fetch >fetch &&
 	grep "^refs/notes/box\*:refs/notes/box\*$" fetch &&
 	grep "^refs/tags/box/\*:refs/tags/box/\*$" fetch &&
@@ -62,11 +63,11 @@ test_expect_success 'a plain git push carries the branch, the notes and the box 
 	git init -q --bare server.git &&
 	git -C clone remote add server ../server.git &&
 	(cd clone && git box install >/dev/null) &&
-	git -C clone notes --ref=box add -f -m "from the clone" HEAD &&
+	git -C clone notes --ref=box append -m "from the clone" HEAD &&
 	git -C clone push -q server &&
 	git -C server.git rev-parse --verify refs/heads/main &&
 	git -C server.git notes --ref=box show main >note &&
-	echo "from the clone" >expect &&
+	printf "a note\n\nfrom the clone\n" >expect &&
 	test_cmp expect note &&
 	git -C server.git rev-parse --verify refs/tags/box/test-1
 '

@@ -2,8 +2,9 @@
 
 test_description='filter-process speaks git'\''s long-running filter protocol
 
-git box filter-process is the clean and smudge filter of a box. Today it
-passes every file through byte for byte; what matters here is that it
+git box filter-process is the clean and smudge filter of a box. In a
+repository that is not a box it passes every file through byte for byte
+(t2100 covers what it does to inputs); what matters here is that it
 speaks the protocol exactly: to real git (add, checkout, clone) for empty,
 tiny, packet-sized and large files, and to hand-made pkt-line streams for
 the handshake, per-file errors, abort and protocol violations.'
