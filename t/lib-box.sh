@@ -197,3 +197,9 @@ box_snapshot () {
 	find . -path ./.git -prune -o -printf '%M %p -> %l\n' | sort &&
 	find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 -r sha1sum
 }
+
+# Run git with no hooks at all, as someone who bypasses the box's hooks
+# does: to build the tampered states that later layers must catch.
+box_nohooks () {
+	git -c core.hooksPath=/dev/null "$@"
+}

@@ -120,6 +120,15 @@ tsa_openssl_config () {
 box_event_note () {
 	note_commit=$(git rev-parse --verify "$1^{commit}") &&
 	note_file="$SHARNESS_TRASH_DIRECTORY/payload-$note_commit.json" &&
+	# A commit git box made an event of (init writes its note) keeps its
+	# real manifest: notes are only ever added to.
+	if git notes --ref=box show "$note_commit" >/dev/null 2>&1
+	then
+		git notes --ref=box show "$note_commit" |
+			sed '/^-----BEGIN PGP SIGNATURE-----$/,$d' >"$note_file" &&
+		grep -q "\"event\": \"$2\"" "$note_file"
+		return
+	fi &&
 	{
 		printf '{"box": "%s", "code": {}, "commit": "%s", ' \
 			"$(git rev-list --first-parent --max-parents=0 "$note_commit")" "$note_commit" &&
@@ -138,7 +147,7 @@ box_event_note () {
 		printf '"schema": "git-box/manifest/v1", "time": "2023-11-14T22:13:20Z", "tree": "%s"}\n' \
 			"$(git rev-parse "$note_commit^{tree}")"
 	} >"$note_file" &&
-	git notes --ref=box add -f -F "$note_file" "$note_commit"
+	git notes --ref=box add -F "$note_file" "$note_commit"
 }
 
 # The payload file box_event_note wrote for REV.

@@ -67,8 +67,11 @@ test_expect_success 'a plain git push carries the branch, the notes and the box 
 	git -C clone push -q server &&
 	git -C server.git rev-parse --verify refs/heads/main &&
 	git -C server.git notes --ref=box show main >note &&
-	printf "a note\n\nfrom the clone\n" >expect &&
+	git -C clone notes --ref=box show HEAD >expect &&
 	test_cmp expect note &&
+	tail -n 1 note >last &&
+	echo "from the clone" >expect &&
+	test_cmp expect last &&
 	git -C server.git rev-parse --verify refs/tags/box/test-1
 '
 

@@ -193,7 +193,7 @@ test_expect_success 'a broken chain: checkpoint exits 1 and writes nothing' '
 	 git box show --payload >../good.json &&
 	 sed "s/^  \"previous\": \"[0-9a-f]*\",$/  \"previous\": \"$(printf %064d 0)\",/" ../good.json >../bad.json &&
 	 ! test_cmp ../good.json ../bad.json &&
-	 git notes --ref=box add -f -C $(git hash-object -w ../bad.json) HEAD &&
+	 box_nohooks notes --ref=box add -f -C $(git hash-object -w ../bad.json) HEAD &&
 	 box_commit "w2" w2.R) &&
 	before=$(notes_tip broken) &&
 	(cd broken && test_expect_code 1 git box checkpoint 2>../err) &&

@@ -130,7 +130,7 @@ test_expect_success 'a manifest whose file entries are not valid is not signed' 
 	 git box show --payload >../bad.json &&
 	 sed "s/\"sha256\": \"\([0-9a-f]\)/\"sha256\": \"X/" ../bad.json >../worse.json &&
 	 ! test_cmp ../bad.json ../worse.json &&
-	 git notes --ref=box add -f -C $(git hash-object -w ../worse.json) HEAD 2>/dev/null) &&
+	 box_nohooks notes --ref=box add -f -C $(git hash-object -w ../worse.json) HEAD 2>/dev/null) &&
 	before=$(git -C bad rev-parse refs/notes/box) &&
 	(cd bad && test_expect_code 1 git box sign 2>../err) &&
 	grep "error: the note on $(git -C bad rev-parse HEAD) is not a manifest: .* is not a SHA-256" err &&
@@ -162,7 +162,7 @@ test_expect_success 'two signatures by two keys of one primary key count once in
 	GNUPGHOME=$PWD/subkeys gpg --batch --quiet -u "$(cat subkey)!" --armor --detach-sign \
 		-o sub.asc sub.json &&
 	(cd sub && note=$(git notes --ref=box show main | cat - ../sub.asc | git hash-object -w --stdin) &&
-	 git notes --ref=box add -f -C $note main 2>/dev/null &&
+	 box_nohooks notes --ref=box add -f -C $note main 2>/dev/null &&
 	 GNUPGHOME=$PWD/../subkeys git box status >../status &&
 	 GNUPGHOME=$PWD/../subkeys git box log >../log) &&
 	test $(git -C sub notes --ref=box show main | grep -c "^-----BEGIN PGP SIGNATURE-----$") = 2 &&

@@ -178,7 +178,7 @@ test_expect_success 'a commit without a manifest note is refused with exit 2' '
 test_expect_success 'a note that is not JSON is refused' '
 	(
 		cd box &&
-		git notes --ref=box add -f -m "not json" HEAD &&
+		box_nohooks notes --ref=box add -f -m "not json" HEAD &&
 		test_expect_code 2 git box timestamp HEAD 2>../err
 	) &&
 	grep "error: the manifest on [0-9a-f]* is not JSON" err
@@ -187,7 +187,7 @@ test_expect_success 'a note that is not JSON is refused' '
 test_expect_success 'a note whose payload is not a JSON object is refused' '
 	(
 		cd box &&
-		git notes --ref=box add -f -m "[1, 2]" HEAD &&
+		box_nohooks notes --ref=box add -f -m "[1, 2]" HEAD &&
 		test_expect_code 2 git box timestamp HEAD 2>../err
 	) &&
 	grep "error: the manifest on [0-9a-f]* is not a JSON object" err
@@ -197,7 +197,7 @@ test_expect_success 'a manifest that names another commit is refused' '
 	(
 		cd box &&
 		printf "{\"commit\": \"%s\", \"event\": \"checkpoint\"}\n" "$(git rev-parse HEAD^)" >../p.json &&
-		git notes --ref=box add -f -F ../p.json HEAD &&
+		box_nohooks notes --ref=box add -f -F ../p.json HEAD &&
 		test_expect_code 2 git box timestamp HEAD 2>../err
 	) &&
 	grep "error: the manifest on [0-9a-f]* names another commit, .$(git -C box rev-parse HEAD^)." err
@@ -207,7 +207,7 @@ test_expect_success 'a manifest of an unknown event is refused' '
 	(
 		cd box &&
 		printf "{\"commit\": \"%s\", \"event\": \"party\"}\n" "$(git rev-parse HEAD)" >../p.json &&
-		git notes --ref=box add -f -F ../p.json HEAD &&
+		box_nohooks notes --ref=box add -f -F ../p.json HEAD &&
 		test_expect_code 2 git box timestamp HEAD 2>../err
 	) &&
 	grep "error: the manifest on [0-9a-f]* records an unknown event .party." err
@@ -218,7 +218,7 @@ test_expect_success 'a manifest with the event twice is refused' '
 		cd box &&
 		printf "{\"commit\": \"%s\", \"event\": \"checkpoint\", \"event\": \"seal\"}\n" \
 			"$(git rev-parse HEAD)" >../p.json &&
-		git notes --ref=box add -f -F ../p.json HEAD &&
+		box_nohooks notes --ref=box add -f -F ../p.json HEAD &&
 		test_expect_code 2 git box timestamp HEAD 2>../err
 	) &&
 	grep "error: the manifest on [0-9a-f]* is not JSON: duplicate object key" err
@@ -227,12 +227,13 @@ test_expect_success 'a manifest with the event twice is refused' '
 test_expect_success 'the payload ends at the first OpenPGP signature line' '
 	(
 		cd box &&
+		box_nohooks notes --ref=box remove HEAD &&
 		box_event_note HEAD checkpoint &&
 		{
 			cat "$(box_payload HEAD)" &&
 			printf -- "-----BEGIN PGP SIGNATURE-----\n\nxyz\n-----END PGP SIGNATURE-----\n"
 		} >../signed &&
-		git notes --ref=box add -f -F ../signed HEAD &&
+		box_nohooks notes --ref=box add -f -F ../signed HEAD &&
 		git box timestamp HEAD >../out &&
 		tsa_cut "$(sed -n "s/.* as .\(box\/[a-z0-9-]*\).$/\1/p" ../out)" ../resp2.tsr ../payload2.json
 	) &&

@@ -62,7 +62,7 @@ test_expect_success 'setup: a box with rules, a note and a timestamp tag' '
 		git add analysis.R &&
 		git commit -q -m "Start" -m "Ticket: T-0" &&
 		init=$(git rev-list --max-parents=0 HEAD) &&
-		git notes --ref=box add -m "{\"event\": \"init\"}" $init &&
+		git notes --ref=box show $init >/dev/null &&
 		git tag -a -m timestamp box/init-1 $init
 	)
 '
