@@ -33,11 +33,10 @@ int cmd_checkpoint(int argc, char **argv)
 	struct event_result r = EVENT_RESULT_INIT;
 	struct event_stamp stamp = EVENT_STAMP_INIT;
 	struct box box = BOX_INIT;
-	git_repository *repo = NULL;
 	struct progress *progress = NULL;
 	const char *rev = NULL;
 	git_oid commit;
-	int c, json = 0, not_a_box, ret = BOX_ERROR;
+	int c, json = 0, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "hm:", options, &usage, &ret)) != -1) {
 		switch (c) {
@@ -57,12 +56,8 @@ int cmd_checkpoint(int argc, char **argv)
 							o.reason ? o.reason : event_default_reason("checkpoint")) < 0)
 		return usage_error(&usage, "%s", box_error_last());
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if ((o.role || o.reason) && box.policy.signing_when == SIGNING_NONE) {
@@ -116,9 +111,6 @@ int cmd_checkpoint(int argc, char **argv)
 out:
 	event_stamp_release(&stamp);
 	event_result_release(&r);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -220,11 +220,12 @@ int cmd_import(int argc, char **argv)
 	struct progress *progress = NULL;
 	struct box box = BOX_INIT;
 	git_repository *repo = NULL;
+	int reopened_not_a_box;
 	const char *to = NULL;
 	char *dest = NULL, *dest_abs = NULL, *top = NULL;
 	git_oid commit;
 	size_t tightened;
-	int c, json = 0, not_a_box, ret = BOX_ERROR, err;
+	int c, json = 0, ret = BOX_ERROR, err;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		switch (c) {
@@ -241,14 +242,8 @@ int cmd_import(int argc, char **argv)
 		goto out;
 	}
 
-	if (repo_open_from_env(&repo) < 0) {
-		ret = error_last(NULL);
-		goto out;
-	}
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init --from <src>'");
+	if (open_box(&box, "make one with 'git box init --from <src>'") != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if ((err = check_box(&box)) < 0) {
@@ -291,7 +286,8 @@ int cmd_import(int argc, char **argv)
 
 	/* The box branch moved: read the box again, then protect and record what came in. */
 	box_release(&box);
-	if (repo_open_from_env(&repo) < 0 || box_open(&box, repo, &not_a_box) < 0) {
+	repo = NULL;
+	if (repo_open_from_env(&repo) < 0 || box_open(&box, repo, &reopened_not_a_box) < 0) {
 		error_last("the import is committed but the box cannot be read back");
 		goto out;
 	}
@@ -319,9 +315,6 @@ out:
 	free(dest);
 	free(dest_abs);
 	free(top);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -35,9 +35,8 @@ int cmd_install(int argc, char **argv)
 	struct box box = BOX_INIT;
 	struct install_report report = INSTALL_REPORT_INIT;
 	struct strlist conflicts = STRLIST_INIT;
-	git_repository *repo = NULL;
 	size_t tightened = 0;
-	int c, json = 0, not_a_box, ret = BOX_ERROR;
+	int c, json = 0, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		if (c == PARSE_OPTIONS_EXIT)
@@ -48,12 +47,8 @@ int cmd_install(int argc, char **argv)
 	if (optind < argc)
 		return usage_error(&usage, "unexpected argument '%s'", argv[optind]);
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("'git box install' sets up a clone of a box; 'git box init' makes one");
+	if (open_box(&box, "'git box install' sets up a clone of a box; 'git box init' makes one") != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if (box_install(box.repo, &report, &conflicts) < 0) {
@@ -94,9 +89,6 @@ int cmd_install(int argc, char **argv)
 out:
 	strlist_release(&conflicts);
 	install_report_release(&report);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -121,10 +121,9 @@ int cmd_log(int argc, char **argv)
 	struct strlist problems = STRLIST_INIT;
 	struct event_view *views = NULL;
 	struct sign_ctx *gpg = NULL;
-	git_repository *repo = NULL;
 	enum box_state state;
 	size_t broken;
-	int c, json = 0, not_a_box, bad = 0, ret = BOX_ERROR;
+	int c, json = 0, bad = 0, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		if (c == PARSE_OPTIONS_EXIT)
@@ -135,12 +134,8 @@ int cmd_log(int argc, char **argv)
 	if (optind < argc)
 		return usage_error(&usage, "unexpected argument '%s'", argv[optind]);
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if (box_state(&state, &box) < 0 || box_events_load(&ev, &box, NULL, BOX_EVENTS_FULL) < 0 ||
@@ -205,9 +200,6 @@ out:
 	strlist_release(&problems);
 	sign_close(gpg);
 	box_events_release(&ev);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

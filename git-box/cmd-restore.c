@@ -455,12 +455,11 @@ int cmd_restore(int argc, char **argv)
 	};
 	struct box box = BOX_INIT;
 	struct restore r = { 0 };
-	git_repository *repo = NULL;
 	git_commit *tip = NULL;
 	git_tree *tree = NULL;
 	git_index *index = NULL;
 	char *prefix = NULL, *top = NULL;
-	int c, json = 0, not_a_box, index_dirty = 0, ret = BOX_ERROR;
+	int c, json = 0, index_dirty = 0, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		if (c == PARSE_OPTIONS_EXIT)
@@ -471,12 +470,8 @@ int cmd_restore(int argc, char **argv)
 	if (optind == argc)
 		return usage_error(&usage, "which inputs? name the paths to restore");
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	r.box = &box;
@@ -560,9 +555,6 @@ out:
 	git_index_free(index);
 	git_tree_free(tree);
 	git_commit_free(tip);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -301,10 +301,9 @@ int cmd_seal(int argc, char **argv)
 	struct event_stamp stamp = EVENT_STAMP_INIT;
 	struct box_events ev = BOX_EVENTS_INIT;
 	struct box box = BOX_INIT;
-	git_repository *repo = NULL;
 	enum box_state state;
 	git_oid pending;
-	int c, not_a_box, ret = BOX_ERROR;
+	int c, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "hm:", options, &usage, &ret)) != -1) {
 		switch (c) {
@@ -322,12 +321,8 @@ int cmd_seal(int argc, char **argv)
 							o.reason ? o.reason : event_default_reason("seal")) < 0)
 		return usage_error(&usage, "%s", box_error_last());
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if (box_state(&state, &box) < 0) {
@@ -388,9 +383,6 @@ out:
 	event_stamp_release(&stamp);
 	event_result_release(&r);
 	box_events_release(&ev);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

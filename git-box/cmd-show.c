@@ -114,12 +114,11 @@ int cmd_show(int argc, char **argv)
 	struct manifest m = MANIFEST_INIT;
 	struct sign_checks checks = SIGN_CHECKS_INIT;
 	struct sign_ctx *gpg = NULL;
-	git_repository *repo = NULL;
 	enum show_what what = SHOW_SUMMARY;
 	const char *rev = NULL;
 	char *signature_error = NULL;
 	git_oid commit;
-	int c, not_a_box, found, chosen = 0, ret = BOX_ERROR;
+	int c, found, chosen = 0, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		switch (c) {
@@ -137,12 +136,8 @@ int cmd_show(int argc, char **argv)
 	if (optind < argc)
 		return usage_error(&usage, "unexpected argument '%s'", argv[optind]);
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if (rev) {
@@ -217,9 +212,6 @@ out:
 	buf_release(&payload);
 	buf_release(&signatures);
 	box_events_release(&ev);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -119,10 +119,9 @@ int cmd_sign(int argc, char **argv)
 	struct box box = BOX_INIT;
 	struct buf signature = BUF_INIT, note = BUF_INIT;
 	const struct box_event *e = NULL;
-	git_repository *repo = NULL;
 	const char *role = SIGN_DEFAULT_ROLE, *reason = SIGN_DEFAULT_REASON, *rev = NULL;
 	char *reflog = NULL;
-	int c, json = 0, not_a_box, ret = BOX_ERROR, err;
+	int c, json = 0, ret = BOX_ERROR, err;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		switch (c) {
@@ -140,12 +139,8 @@ int cmd_sign(int argc, char **argv)
 	if (sign_meaning_valid(role, reason) < 0)
 		return usage_error(&usage, "%s", box_error_last());
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if (box_events_load(&ev, &box, NULL, 0) < 0) {
@@ -223,9 +218,6 @@ out:
 	sign_checks_release(&checks);
 	event_signer_close(&signer);
 	box_events_release(&ev);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -434,10 +434,9 @@ int cmd_status(int argc, char **argv)
 	char *pending_step = NULL;
 	struct event_status es = EVENT_STATUS_INIT;
 	struct input_trouble trouble = INPUT_TROUBLE_INIT;
-	git_repository *repo = NULL;
 	enum box_state state;
 	char id[GIT_OID_HEXSZ + 1];
-	int c, json = 0, not_a_box, bare, ret = BOX_ERROR;
+	int c, json = 0, bare, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		if (c == PARSE_OPTIONS_EXIT)
@@ -448,12 +447,8 @@ int cmd_status(int argc, char **argv)
 	if (optind < argc)
 		return usage_error(&usage, "unexpected argument '%s'", argv[optind]);
 
-	if (repo_open_from_env(&repo) < 0)
-		return error_last(NULL);
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	bare = git_repository_is_bare(box.repo);
@@ -537,9 +532,6 @@ out:
 	free(outputs);
 	input_trouble_release(&trouble);
 	install_state_release(&inst);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -218,10 +218,9 @@ int cmd_timestamp(int argc, char **argv)
 	struct tsa_stamp stamp = TSA_STAMP_INIT;
 	struct box box = BOX_INIT;
 	struct buf payload = BUF_INIT;
-	git_repository *repo = NULL;
 	char *event = NULL, short_id[13] = "";
 	git_oid commit;
-	int c, found = 0, not_a_box, r, ret = BOX_ERROR;
+	int c, found = 0, r, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		switch (c) {
@@ -252,14 +251,8 @@ int cmd_timestamp(int argc, char **argv)
 	}
 	o.rev = optind < argc ? argv[optind] : NULL;
 
-	if (repo_open_from_env(&repo) < 0) {
-		error_last(NULL);
-		goto out;
-	}
-	if (box_open(&box, repo, &not_a_box) < 0) {
-		error_last(NULL);
-		if (not_a_box)
-			hint("make one with 'git box init'");
+	if (open_box(&box, NULL) != BOX_OK) {
+		ret = BOX_ERROR;
 		goto out;
 	}
 	if (find_event(&commit, &found, &box, o.rev) < 0)
@@ -350,9 +343,6 @@ out:
 	free(event);
 	buf_release(&payload);
 	strlist_release(&o.tsa);
-	if (box.repo)
-		box_release(&box);
-	else
-		git_repository_free(repo);
+	box_release(&box);
 	return ret;
 }

@@ -21,6 +21,14 @@ int cmd_restore(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_uninstall(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
+
+/*
+ * Open the box of the repository git would use here (GIT_DIR and friends
+ * honoured). On failure says why, with a hint (`not_a_box_hint`, or how
+ * to make a box, when there is none), leaves `out` released and returns
+ * BOX_ERROR.
+ */
+int open_box(struct box *out, const char *not_a_box_hint);
 int cmd_filter_process(int argc, char **argv);
 
 

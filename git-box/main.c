@@ -53,6 +53,23 @@ static const char *const main_synopsis[] = {
 	NULL,
 };
 
+int open_box(struct box *out, const char *not_a_box_hint)
+{
+	git_repository *repo = NULL;
+	int not_a_box;
+
+	if (repo_open_from_env(&repo) < 0)
+		return error_last(NULL);
+	if (box_open(out, repo, &not_a_box) < 0) {
+		error_last(NULL);
+		if (not_a_box)
+			hint("%s", not_a_box_hint ? not_a_box_hint : "make one with 'git box init'");
+		box_release(out);
+		return BOX_ERROR;
+	}
+	return BOX_OK;
+}
+
 static void list_commands(FILE *out)
 {
 	fprintf(out, "\nThe git box commands are:\n");
