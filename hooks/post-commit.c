@@ -39,7 +39,7 @@ int hook_post_commit(int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if (repo_open_from_env(&repo) < 0)
+	if (hooks_open_repo(&repo) < 0)
 		return BOX_OK;
 	if (box_open(&box, repo, &not_a_box) < 0) {
 		if (!not_a_box)

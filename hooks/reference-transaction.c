@@ -42,7 +42,7 @@ int hook_reference_transaction(int argc, char **argv)
 		ret = BOX_OK;
 		goto out;
 	}
-	if (repo_open_from_env(&repo) < 0) {
+	if (hooks_open_repo(&repo) < 0) {
 		error_last(NULL);
 		goto out;
 	}
