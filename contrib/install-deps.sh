@@ -7,7 +7,7 @@ set -e
 packages="build-essential pkgconf git gnupg openssl ca-certificates
 libgit2-dev libssl-dev libgpgme-dev libyaml-dev libarchive-dev
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
-check sharness perl asciidoctor man-db zstd curl python3 time git-lfs"
+check sharness perl asciidoctor man-db zstd curl python3 time git-lfs strace"
 
 missing=
 for p in $packages; do

@@ -65,6 +65,9 @@ fi
 if test -n "$BOX_VALGRIND"; then
 	test_set_prereq VALGRIND
 fi
+if command -v strace >/dev/null 2>&1; then
+	test_set_prereq STRACE
+fi
 if command -v man >/dev/null 2>&1 && test -d "$BOX_BUILD_DIR/man"; then
 	test_set_prereq MAN
 fi

@@ -96,4 +96,11 @@ test_expect_success '-C runs git box in another folder' '
 	grep "not a git" err
 '
 
+test_expect_success STRACE 'no command makes libgit2 parse the system CA bundle' '
+	git box init ca-box >/dev/null &&
+	strace -f -e trace=open,openat -o trace git -C ca-box box status >/dev/null &&
+	grep "openat.*\.git/config" trace &&
+	! grep "ca-certificates" trace
+'
+
 test_done
