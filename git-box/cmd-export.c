@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -217,6 +218,13 @@ int cmd_export(int argc, char **argv)
 		format = format_of_name(output);
 	if (output && !to_stdout && check_target(output) != BOX_OK)
 		return BOX_ERROR;
+
+	/*
+	 * Over a file size limit (ulimit -f), let write() fail with EFBIG
+	 * rather than be killed by SIGXFSZ: the writer then removes its
+	 * temporary file, and the target is left as it was.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (open_box(&box, NULL) != BOX_OK)
 		goto out;

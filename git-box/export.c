@@ -169,9 +169,17 @@ static int write_payload(struct export_result *r, struct bag_writer *w, git_repo
 	ret = 0;
 out:
 	free(chunk);
-	/* After a failure git may still be writing: closing its pipes ends it. */
-	if (catfile_close(cf) < 0 && !ret)
-		ret = -1;
+	if (!ret) {
+		if (catfile_close(cf) < 0)
+			ret = -1;
+	} else {
+		/* git may still be writing: closing its pipes ends it; the first error stands. */
+		char *first = xstrdup(box_error_last());
+
+		catfile_close(cf);
+		box_error_set("%s", first);
+		free(first);
+	}
 	return ret;
 }
 
@@ -341,7 +349,7 @@ static void make_readme(struct buf *out, const struct export_result *r, const ch
 			 r->tsa_chain ? " -untrusted box/tsa-chain.pem" : "");
 	if (r->signatures || r->timestamp_tag)
 		buf_addch(out, '\n');
-	buf_adds(out, "  git init -q repo && cd repo\n"
+	buf_adds(out, "  git init -q --bare repo && cd repo\n"
 		 "  git bundle verify ../box/repo.bundle     # \"records a complete history\"\n"
 		 "  git fetch -q ../box/repo.bundle 'refs/*:refs/*'\n");
 	buf_addf(out, "  git notes --ref=box show %s \\\n"
@@ -487,6 +495,12 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 		ret = read_timestamp(&stamp, repo, out->timestamp_tag, payload_hex);
 		if (ret < 0)
 			goto out;
+		if (strcmp(stamp.event, m.event)) {
+			box_error_set("the timestamp tag '%s' stamps a %s event, not the %s on %.12s",
+				      out->timestamp_tag, stamp.event, m.event, commit_hex);
+			ret = BOX_EREFUSED;
+			goto out;
+		}
 		ret = -1;
 	}
 	out->signatures = signatures.len > 0;
