@@ -946,8 +946,10 @@ static int check_events(struct verifier *v)
 		if (read_note(&payload, &signatures, v->repo, e) < 0)
 			goto out;
 		if (e->invalid || manifest_parse(&m, payload.ptr ? payload.ptr : "", payload.len) < 0) {
-			add(v->r, VERIFY_FAIL, "payload", NULL, &e->commit, NULL, "not a manifest: %s",
-			    e->invalid ? e->invalid : box_error_last());
+			const char *why = e->invalid ? e->invalid : box_error_last();
+
+			add(v->r, VERIFY_FAIL, "payload", NULL, &e->commit, NULL, "%s%s",
+			    starts_with(why, "not a manifest") ? "" : "not a manifest: ", why);
 			box_error_clear();
 		} else {
 			check_payload(v, e, &m, &prev);
