@@ -456,4 +456,48 @@ test_expect_success '--quiet prints the failures and the summary only' '
 	grep "^FAILED: " out
 '
 
+test_expect_success 'a timestamp whose genTime precedes its commit beyond the skew fails' '
+	cat >late.yaml <<-EOF &&
+	version: 1
+	name: late
+	branch: main
+	inputs: [input/]
+	outputs: [output/]
+	signing: {when: none, signers: [], quorum: 0}
+	timestamp: {when: seal, tsa: ["$(cat tsa.url)"], ca: .box/tsa-ca.pem}
+	environment: {capture: []}
+	EOF
+	box_sample_data late.src &&
+	git box init late --policy late.yaml --tsa-ca "$TSA_FIXTURES/ca.pem" \
+		--from late.src/data.csv --from late.src/sub >/dev/null &&
+	(
+		cd late &&
+		box_commit analysis analysis.R &&
+		# the seal commit claims to be a day from now: no TSA can have stamped it yet
+		GIT_COMMITTER_DATE="$(($(date +%s) + 86400)) +0000" &&
+		export GIT_COMMITTER_DATE &&
+		test_might_fail git box seal -m final >/dev/null 2>&1 &&
+		test "$(git log -1 --format="%(trailers:key=Box-Event,valueonly)")" = seal &&
+		tsa_no_tags &&
+		payload_of main >p &&
+		openssl ts -query -data p -sha256 -cert -out req.tsq 2>/dev/null &&
+		curl -s -H "Content-Type: application/timestamp-query" --data-binary @req.tsq \
+			-o resp.tsr "$(cat ../tsa.url)" &&
+		gen=$(openssl ts -reply -in resp.tsr -text 2>/dev/null | sed -n "s/^Time stamp: //p") &&
+		{
+			printf "RFC 3161 timestamp of the seal event\n\nEvent: seal\n" &&
+			printf "Payload-SHA256: %s\n" "$(sha256sum <p | cut -d" " -f1)" &&
+			printf "TSA: %s\n" "$(cat ../tsa.url)" &&
+			printf "Gen-Time: %s\n" "$(date -u -d "$gen" +%Y-%m-%dT%H:%M:%SZ)" &&
+			echo "-----BEGIN RFC3161 TIMESTAMP RESPONSE-----" &&
+			openssl base64 -in resp.tsr &&
+			echo "-----END RFC3161 TIMESTAMP RESPONSE-----"
+		} >msg &&
+		box_nohooks tag -a -F msg box/seal-1 main
+	) &&
+	test_expect_code 1 git -C late box verify --tsa-ca "$TSA_FIXTURES/ca.pem" >out &&
+	grep "^FAIL timestamp: seal [0-9a-f]*: .box/seal-1.: time: " out &&
+	grep "^FAIL timestamp: seal [0-9a-f]*: the policy wants the seal event timestamped" out
+'
+
 test_done
