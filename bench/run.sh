@@ -9,7 +9,7 @@
 set -e
 cd "$(dirname "$0")/.."
 test -x build/git-box || { echo >&2 "error: build/git-box is not built; run 'make'"; exit 2; }
-topics="hash filter hooks"
+topics="hash filter hooks verify"
 test $# -gt 0 && topics="$*"
 test -n "$BENCH_ONLY" && topics=$BENCH_ONLY
 for topic in $topics
