@@ -17,6 +17,7 @@ prefix ?= /usr/local
 bindir = $(prefix)/bin
 datadir = $(prefix)/share/git-box
 mandir = $(prefix)/share/man
+bashcompdir = $(prefix)/share/bash-completion/completions
 DESTDIR ?=
 
 CC ?= cc
@@ -155,6 +156,8 @@ install: all
 	install -m 0644 templates/policy.yaml templates/gitattributes '$(DESTDIR)$(datadir)/templates/'
 	install -d '$(DESTDIR)$(datadir)/server'
 	install -m 0755 contrib/server/setup-box-server.sh contrib/server/pre-receive '$(DESTDIR)$(datadir)/server/'
+	install -d '$(DESTDIR)$(bashcompdir)'
+	install -m 0644 contrib/completion/git-box.bash '$(DESTDIR)$(bashcompdir)/git-box'
 	if test -x $(BUILD)/git-box-tsa; then install -m 0755 $(BUILD)/git-box-tsa '$(DESTDIR)$(bindir)/git-box-tsa'; fi
 	@set -e; for m in $(MAN1) $(MAN5); do test -f $$m || continue; \
 		s=$${m##*.}; install -d '$(DESTDIR)$(mandir)'/man$$s; \
@@ -163,6 +166,7 @@ install: all
 
 uninstall:
 	rm -f '$(DESTDIR)$(bindir)/git-box' '$(DESTDIR)$(bindir)/git-box-tsa'
+	rm -f '$(DESTDIR)$(bashcompdir)/git-box'
 	rm -rf '$(DESTDIR)$(datadir)'
 	rm -f '$(DESTDIR)$(mandir)'/man1/git-box*.1 '$(DESTDIR)$(mandir)'/man5/gitbox-*.5
 

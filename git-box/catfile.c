@@ -36,13 +36,16 @@ int catfile_open(struct catfile **out, git_repository *repo)
 	static const char *const argv[] = {
 		"git", "--no-replace-objects", "-c", "core.bigFileThreshold=16m",
 		"-c", "core.packedGitWindowSize=8m", "-c", "core.packedGitLimit=64m",
+		"-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
 		"cat-file", "--batch", NULL,
 	};
-	static const char *const drop[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", NULL };
+	static const char *const drop[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
+					    "GIT_NO_REPLACE_OBJECTS", "GIT_NO_LAZY_FETCH", NULL };
 	struct child_options o = { argv, NULL, NULL, CHILD_SOCKET, CHILD_PIPE, CHILD_INHERIT };
 	struct catfile *cf = xcalloc(1, sizeof(*cf));
 	char *git_dir = xstrfmt("GIT_DIR=%s", git_repository_path(repo));
-	const char *add[] = { git_dir, NULL };
+	/* the objects as stored: no replacements, and nothing fetched for a partial clone */
+	const char *add[] = { git_dir, "GIT_NO_REPLACE_OBJECTS=1", "GIT_NO_LAZY_FETCH=1", NULL };
 	char **env = child_env(drop, add);
 	int ret;
 

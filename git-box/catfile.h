@@ -11,7 +11,8 @@
  *
  * libgit2 reads a packed object whole into memory, and git writes large
  * files straight into packs, so content is streamed from a git child
- * process instead: `git --no-replace-objects cat-file --batch`, started
+ * process instead: `git --no-replace-objects cat-file --batch` (with
+ * GIT_NO_REPLACE_OBJECTS, no hooks, no fsmonitor, nothing fetched), started
  * with posix_spawn and an argv (never a shell), GIT_DIR set to the
  * repository and no GIT_INDEX_FILE or GIT_WORK_TREE inherited. git
  * holds at most 16 MiB of one blob (core.bigFileThreshold) and 64 MiB of

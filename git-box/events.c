@@ -166,6 +166,10 @@ static int read_event(struct box_event *e, git_repository *repo, const git_oid *
 		 (&e->manifest, e->payload.ptr, e->payload.len) < 0)
 		e->invalid = xstrdup(box_error_last());
 	box_error_clear();
+	if (flags & BOX_EVENTS_LEAN) {
+		buf_release(&e->payload);
+		buf_release(&e->signatures);
+	}
 	return 0;
 }
 
@@ -210,6 +214,7 @@ int box_events_load(struct box_events *out, const struct box *b, const git_oid *
 		e = &out->items[out->nr++];
 		memset(e, 0, sizeof(*e));
 		git_oid_cpy(&e->commit, &out->history[i]);
+		git_oid_cpy(&e->note, hit + 1);
 		e->position = i;
 		if (read_event(e, b->repo, hit + 1, flags) < 0)
 			goto out;

@@ -28,7 +28,8 @@ struct box_event {
 	size_t position;                  /* index in box_events.history */
 	char *trailer;                    /* the commit's Box-Event trailer, or NULL */
 	git_oid tree;                     /* the commit's tree */
-	struct buf payload;               /* the stored bytes, exactly */
+	git_oid note;                     /* the note's blob */
+	struct buf payload;               /* the stored bytes, exactly (empty with BOX_EVENTS_LEAN) */
 	struct buf signatures;            /* everything after the payload */
 	unsigned char payload_sha256[SHA256_LEN];
 	struct manifest manifest;         /* the payload as read (its files only with BOX_EVENTS_FULL) */
@@ -57,6 +58,13 @@ struct box_events {
  * keeps recording an event quick however many files earlier events name.
  */
 #define BOX_EVENTS_FULL 1
+/*
+ * BOX_EVENTS_LEAN keeps only the header and the payload's hash of each
+ * event, not its bytes (payload and signatures stay empty): the caller
+ * reads each note again from `note` when it needs it, so that memory is
+ * bounded by one manifest however many events there are (verify).
+ */
+#define BOX_EVENTS_LEAN 2
 int box_events_load(struct box_events *out, const struct box *b, const git_oid *tip, unsigned flags);
 void box_events_release(struct box_events *ev);
 

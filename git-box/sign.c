@@ -788,3 +788,67 @@ char *sign_key_uid(struct sign_ctx *s, const char *fpr)
 		gpgme_key_unref(key);
 	return uid;
 }
+
+int sign_import_keys(struct sign_ctx *s, const char *data, size_t len, struct strlist *fprs)
+{
+	gpgme_data_t keys = NULL;
+	gpgme_import_result_t result;
+	gpgme_error_t err;
+	size_t found = 0;
+
+	if ((err = gpgme_data_new_from_mem(&keys, data, len, 0)))
+		return gpg_failed(err, "cannot import keys");
+	err = gpgme_op_import(s->ctx, keys);
+	gpgme_data_release(keys);
+	if (err)
+		return gpg_failed(err, "cannot import keys");
+	result = gpgme_op_import_result(s->ctx);
+	for (gpgme_import_status_t imp = result ? result->imports : NULL; imp; imp = imp->next) {
+		char fpr[FPR_HEX_LEN + 1];
+
+		if (imp->result || !imp->fpr || !sign_fpr_parse(fpr, imp->fpr))
+			continue;
+		found++;
+		if (fprs && !strlist_has(fprs, fpr))
+			strlist_add(fprs, fpr);
+	}
+	if (!found) {
+		box_error_set("no OpenPGP public key could be read");
+		return -1;
+	}
+	return 0;
+}
+
+int sign_export_key(struct buf *out, struct sign_ctx *s, const char *fpr)
+{
+	gpgme_data_t keys = NULL;
+	gpgme_error_t err;
+	char *mem;
+	size_t len = 0;
+
+	if ((err = gpgme_data_new(&keys)))
+		return gpg_failed(err, "cannot export a key");
+	err = gpgme_op_export(s->ctx, fpr, 0, keys);
+	if (err) {
+		gpgme_data_release(keys);
+		return gpg_failed(err, "cannot export a key");
+	}
+	mem = gpgme_data_release_and_get_mem(keys, &len);
+	if (mem && len)
+		buf_add(out, mem, len);
+	gpgme_free(mem);
+	return len ? 1 : 0;
+}
+
+int sign_fpr_parse(char *out, const char *text)
+{
+	size_t i;
+
+	for (i = 0; text[i]; i++)
+		if (i >= FPR_HEX_LEN || !isxdigit((unsigned char)text[i]))
+			return 0;
+	if (i != FPR_HEX_LEN)
+		return 0;
+	upper_fpr(out, text);
+	return 1;
+}

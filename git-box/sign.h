@@ -133,4 +133,22 @@ int sign_key_owns(struct sign_ctx *s, const char *primary, const char *fpr);
 /* The first user id of the key with this fingerprint in `s`'s keyring, or NULL. */
 char *sign_key_uid(struct sign_ctx *s, const char *fpr);
 
+/*
+ * Import the OpenPGP keys in `data` (armored or binary, as `gpg --export`
+ * writes them) into `s`'s keyring. `fprs`, if not NULL, gets the full
+ * primary fingerprint (upper case) of every key the data held. Fails
+ * when the data holds no key at all.
+ */
+int sign_import_keys(struct sign_ctx *s, const char *data, size_t len, struct strlist *fprs);
+
+/*
+ * Export the public key `fpr` (a full primary fingerprint) from `s`'s
+ * keyring into `out`: 1 when exported, 0 when the keyring has no such
+ * key, -1 when gpg failed.
+ */
+int sign_export_key(struct buf *out, struct sign_ctx *s, const char *fpr);
+
+/* Is `text` a full primary fingerprint (40 hex digits)? Upper-cased into `out` (41 bytes) when so. */
+int sign_fpr_parse(char *out, const char *text);
+
 #endif

@@ -26,7 +26,9 @@ test_expect_success 'make install DESTDIR= prefix= installs the binary, the temp
 	done &&
 	test_cmp "$BOX_SOURCE_DIR/templates/policy.yaml" stage/opt/box/share/git-box/templates/policy.yaml &&
 	test -x stage/opt/box/share/git-box/server/setup-box-server.sh &&
-	test -x stage/opt/box/share/git-box/server/pre-receive
+	test -x stage/opt/box/share/git-box/server/pre-receive &&
+	test_cmp "$BOX_SOURCE_DIR/contrib/completion/git-box.bash" \
+		stage/opt/box/share/bash-completion/completions/git-box
 '
 
 test_expect_success MAN 'the manuals are installed by section' '

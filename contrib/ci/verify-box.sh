@@ -1,0 +1,66 @@
+#!/bin/sh
+# An auditor's CI job: clone a box, fetch its evidence, and verify it
+# against trust roots the auditor keeps, never the repository's own.
+#
+#   verify-box.sh <url> [<rev>]
+#
+# Settings (environment), all but BOX_SIGNERS optional:
+#   BOX_SIGNERS      the full fingerprints to trust, separated by spaces
+#   BOX_KEYRING      the signers' public keys (armored or binary); default
+#                    signers.asc next to this script's caller
+#   BOX_TSA_CA       the TSA trust anchors (PEM); when unset the box must
+#                    not need a timestamp, or verify will fail
+#   BOX_EXPECT_SEAL  the SHA-256 of the seal's payload, as handed over
+#   BOX_REPORT       where to write the JSON report (default verify.json)
+#   BOX_WORKDIR      where to clone (default: a new temporary folder)
+#
+# Exit: 0 verified, 1 verification failed, 2 could not run; the report is
+# written in every case where verify ran.
+set -eu
+
+if test $# -lt 1 || test $# -gt 2 || test "$1" = -h; then
+	echo >&2 "usage: verify-box.sh <url> [<rev>]"
+	exit 2
+fi
+url=$1
+rev=${2:-}
+: "${BOX_SIGNERS:?set BOX_SIGNERS to the full fingerprints you trust}"
+keyring=${BOX_KEYRING:-signers.asc}
+report=${BOX_REPORT:-verify.json}
+case $report in /*) ;; *) report="$PWD/$report" ;; esac
+case $keyring in /*) ;; *) keyring="$PWD/$keyring" ;; esac
+tsa_ca=${BOX_TSA_CA:-}
+case $tsa_ca in ''|/*) ;; *) tsa_ca="$PWD/$tsa_ca" ;; esac
+
+test -r "$keyring" || { echo >&2 "error: cannot read the keyring '$keyring' (BOX_KEYRING)"; exit 2; }
+command -v git-box >/dev/null || { echo >&2 "error: git-box is not on PATH"; exit 2; }
+
+work=${BOX_WORKDIR:-}
+if test -z "$work"; then
+	work=$(mktemp -d "${TMPDIR:-/tmp}/verify-box.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+fi
+
+# A bare mirror: no work tree, no checkout, so nothing of the repository
+# (attributes, filters, hooks) runs on this machine.
+# Glob refspecs: a host without notes is for verify to report, with its hint.
+git clone -q --bare --no-local "$url" "$work/box.git" || exit 2
+git -C "$work/box.git" fetch -q origin \
+	'refs/notes/*:refs/notes/*' 'refs/tags/box/*:refs/tags/box/*' || exit 2
+
+set -- --json --keyring "$keyring"
+for fpr in $BOX_SIGNERS; do
+	set -- "$@" --trust-signer "$fpr"
+done
+test -z "$tsa_ca" || set -- "$@" --tsa-ca "$tsa_ca"
+test -z "${BOX_EXPECT_SEAL:-}" || set -- "$@" --expect-seal "$BOX_EXPECT_SEAL"
+test -z "$rev" || set -- "$@" "$rev"
+
+status=0
+git -C "$work/box.git" box verify "$@" >"$report" || status=$?
+case $status in
+0) echo "verified: $url (report in $report)" ;;
+1) echo >&2 "FAILED: $url does not verify (report in $report)" ;;
+*) echo >&2 "error: could not verify $url (exit $status)" ;;
+esac
+exit $status

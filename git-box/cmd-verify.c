@@ -1,0 +1,114 @@
+/*
+ * git box verify: the auditor's check of a box in any clone, with or
+ * without git box installed. verify.c does the checks; this file reads
+ * the options, opens the repository and prints the report, one line per
+ * check and a summary, or as JSON.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "output.h"
+#include "repo.h"
+#include "verify.h"
+#include "banned.h"
+
+static const char *const synopsis[] = {
+	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
+	"[--tsa-ca <file>] [--expect-seal <sha256>] [<rev>]",
+	NULL,
+};
+
+static const struct command_usage usage = { "verify", synopsis };
+
+static void print_text(const struct verify_report *r, int quiet)
+{
+	struct buf line = BUF_INIT;
+
+	for (size_t i = 0; i < r->nr; i++) {
+		const struct verify_check *c = &r->checks[i];
+
+		if (quiet && c->status != VERIFY_FAIL)
+			continue;
+		buf_reset(&line);
+		verify_check_describe(&line, c);
+		printf("%-4s %s\n", verify_status_name(c->status), line.ptr);
+	}
+	buf_reset(&line);
+	verify_report_summary(&line, r);
+	printf("%s\n", line.ptr);
+	buf_release(&line);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "trust-signer", required_argument, NULL, 's' },
+		{ "keyring", required_argument, NULL, 'k' },
+		{ "tsa-ca", required_argument, NULL, 'c' },
+		{ "expect-seal", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verify_options o = VERIFY_OPTIONS_INIT;
+	struct verify_report r = VERIFY_REPORT_INIT;
+	git_repository *repo = NULL;
+	const char *rev = NULL, *env;
+	int c, json = 0, quiet = 0, ret = BOX_ERROR;
+
+	while ((c = parse_options(argc, argv, "hq", options, &usage, &ret)) != -1) {
+		if (c == PARSE_OPTIONS_EXIT)
+			goto out;
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'q': quiet = 1; break;
+		case 's': strlist_add(&o.trust_signers, optarg); break;
+		case 'k': o.keyring = optarg; break;
+		case 'c': o.tsa_ca = optarg; break;
+		case 'e': o.expect_seal = optarg; break;
+		}
+	}
+	ret = BOX_ERROR;
+	if (optind < argc)
+		rev = argv[optind++];
+	if (optind < argc) {
+		ret = usage_error(&usage, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	o.rev_given = rev != NULL;
+
+	env = getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+	if (env && *env) {
+		error("GIT_ALTERNATE_OBJECT_DIRECTORIES is set: verify reads only the repository's own objects");
+		hint("unset it and run verify again");
+		goto out;
+	}
+	if (repo_open_from_env(&repo) < 0) {
+		error_last(NULL);
+		goto out;
+	}
+	if (verify_repository(&r, repo, rev, &o) < 0) {
+		error_last(NULL);
+		if (r.hint)
+			hint("%s", r.hint);
+		goto out;
+	}
+	if (json) {
+		json_t *report = verify_report_json(&r);
+
+		print_json(report);
+		json_decref(report);
+	} else {
+		print_text(&r, quiet);
+	}
+	if (finish_stdout())
+		goto out;
+	ret = r.failures ? BOX_FAILED : BOX_OK;
+out:
+	verify_report_release(&r);
+	verify_options_release(&o);
+	git_repository_free(repo);
+	return ret;
+}

@@ -1,0 +1,111 @@
+#ifndef VERIFY_H
+#define VERIFY_H
+
+#include <git2.h>
+#include <jansson.h>
+
+#include "util.h"
+
+/*
+ * The auditor's check of a box, git-box-verify(1): every claim the box
+ * makes is recomputed from git's objects and checked against the trust
+ * roots the auditor gives, and every finding is one entry of a report.
+ * No printing: cmd-verify.c (a clone) and the bundle reader (a temporary
+ * bare repository made from a git bundle) print the report as they
+ * please, with verify_report_json() for the documented JSON.
+ *
+ * Nothing is fetched and nothing of the repository is run: libgit2 reads
+ * the objects (it never honours refs/replace/ or info/grafts, nor runs
+ * hooks, filters or fsmonitor), `git cat-file` streams the blobs with
+ * replacements off (catfile.h), and the signatures are checked in a
+ * private, temporary GnuPG home built from the trust roots alone. A
+ * shallow clone, a partial clone and a repository that borrows objects
+ * (objects/info/alternates) are refused: verify reads only the objects
+ * the repository holds itself, all of them.
+ */
+
+#define VERIFY_SCHEMA "git-box/verify/v1"
+
+/* The trust roots and what to pin (all optional). */
+struct verify_options {
+	struct strlist trust_signers;  /* full primary fingerprints (--trust-signer) */
+	const char *keyring;           /* a file of OpenPGP public keys (--keyring) */
+	const char *tsa_ca;            /* a PEM file of TSA trust anchors (--tsa-ca) */
+	const char *expect_seal;       /* the seal payload's SHA-256, hex (--expect-seal) */
+	int rev_given;                 /* `rev` was named by the auditor (not the box branch) */
+};
+
+#define VERIFY_OPTIONS_INIT { STRLIST_INIT, NULL, NULL, NULL, 0 }
+
+enum verify_status {
+	VERIFY_OK,
+	VERIFY_WARN,
+	VERIFY_FAIL,
+};
+
+/* One finding. */
+struct verify_check {
+	char *check;          /* "chain", "payload", "signature", ... (git-box-verify(1)) */
+	enum verify_status status;
+	char *event;          /* "seal", or NULL when it is about no event */
+	git_oid commit;       /* the commit it is about, when has_commit */
+	int has_commit;
+	char *path;           /* a repository path, or NULL */
+	char *detail;         /* for people; never the verifier's clock time */
+};
+
+struct verify_report {
+	char *box;            /* the init commit (hex), or NULL when the box cannot be found */
+	char *name;           /* the box's name in its policy at init */
+	char *commit;         /* the commit verified (hex) */
+	const char *state;    /* "CREATED", "IN_PROGRESS", "COMPLETED" */
+	struct strlist signers;      /* the trusted primary fingerprints */
+	const char *trust_source;    /* "given" or "repository" */
+	struct verify_check *checks;
+	size_t nr, alloc;
+	size_t failures, warnings;
+	char *hint;           /* what to do, when verify could not run */
+};
+
+#define VERIFY_REPORT_INIT { NULL, NULL, NULL, NULL, STRLIST_INIT, NULL, NULL, 0, 0, 0, 0, NULL }
+
+/*
+ * Verify the box in `repo` up to `rev` (NULL: the tip of the box
+ * branch). The repository is only read; it stays the caller's. Returns 0
+ * when the checks ran (the verdict is in `out`: failures == 0 means
+ * verified), or -1 when they could not run (not a box, no notes, a
+ * shallow clone, unreadable trust roots, gpg unusable...), with
+ * box_error set and, when there is something to do, `out->hint`.
+ */
+int verify_repository(struct verify_report *out, git_repository *repo, const char *rev,
+		      const struct verify_options *o);
+
+/* "ok", "warn", "FAIL" (text) and "ok", "warn", "fail" (JSON). */
+const char *verify_status_name(enum verify_status s);
+const char *verify_status_json(enum verify_status s);
+
+/* "verified" or "failed". */
+const char *verify_verdict(const struct verify_report *r);
+
+/*
+ * One line of text for a check, without the status word or newline:
+ * "<check>: <event> <commit12>: '<path>': <detail>", parts left out when absent.
+ */
+void verify_check_describe(struct buf *out, const struct verify_check *c);
+
+/* The summary line, without a newline. */
+void verify_report_summary(struct buf *out, const struct verify_report *r);
+
+/*
+ * The report as git-box-verify(1) documents it:
+ * {schema, box, name, commit, state, trust: {signers, source},
+ *  checks: [{check, status, event, commit, path, detail}],
+ *  failures, warnings, verdict}. It holds no clock time: the same
+ * repository and roots give the same bytes.
+ */
+json_t *verify_report_json(const struct verify_report *r);
+
+void verify_report_release(struct verify_report *r);
+void verify_options_release(struct verify_options *o);
+
+#endif
