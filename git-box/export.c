@@ -218,7 +218,8 @@ static int bundle_start(struct child *c, const struct box *b, const char *path)
 		box_error_from_git("cannot list the timestamp tags");
 		goto out;
 	}
-	qsort(tags.items, tags.nr, sizeof(*tags.items), compare_strings);
+	if (tags.nr)
+		qsort(tags.items, tags.nr, sizeof(*tags.items), compare_strings);
 
 	strlist_add(&args, "git");
 	strlist_add(&args, "--no-replace-objects");
