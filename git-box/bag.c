@@ -370,6 +370,9 @@ static int sha256_hex(char *hex, const void *data, size_t len)
 
 /* ------------------------------------------------------------------ writer */
 
+/* How much written data to hand to writeback at a time. */
+#define WRITEBACK_STEP (8u << 20)
+
 struct tag_line {
 	char *path;
 	char hex[65];
@@ -385,6 +388,10 @@ struct bag_writer {
 	int failed;
 	int committed;
 	int abandoned;            /* the output refuses every byte from now on */
+	uint64_t written;         /* bytes of the archive written */
+	uint64_t flushed;         /* ... of which handed to writeback */
+	EVP_MD_CTX *out_md;       /* their SHA-256, when asked */
+	unsigned char out_sha256[32];
 
 	/* the file begun last */
 	int open;
@@ -421,6 +428,10 @@ static la_ssize_t output(struct archive *a, void *data, const void *buf, size_t 
 		archive_set_error(a, ECANCELED, "abandoned");
 		return -1;
 	}
+	if (w->out_md && !EVP_DigestUpdate(w->out_md, buf, len)) {
+		archive_set_error(a, ENOMEM, "cannot compute a sha256 digest");
+		return -1;
+	}
 	while (left) {
 		ssize_t n = write(w->fd, p, left);
 
@@ -432,6 +443,17 @@ static la_ssize_t output(struct archive *a, void *data, const void *buf, size_t 
 		}
 		p += n;
 		left -= (size_t)n;
+	}
+	w->written += len;
+	/*
+	 * Have the kernel start writing back what is written, a few MiB at
+	 * a time, without waiting: the fsync before the rename then finds
+	 * little left to do. Only a hint: an error here is fsync's to report.
+	 */
+	if (w->written - w->flushed >= WRITEBACK_STEP) {
+		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
 	}
 	return (la_ssize_t)len;
 }
@@ -504,7 +526,7 @@ static void member_name(struct buf *out, const struct bag_writer *w, const char 
 	buf_addf(out, "%s/%s%s", w->name, payload ? "data/" : "", path);
 }
 
-static int check_writer_name(struct bag_writer *w, const char *member, const char *path)
+static int check_name(const char *member, const char *path)
 {
 	struct bag_limits lim = BAG_LIMITS_INIT;
 	enum name_flaw f = name_flaw(path, lim.max_path, lim.max_depth);
@@ -517,9 +539,25 @@ static int check_writer_name(struct bag_writer *w, const char *member, const cha
 		box_error_set("cannot put '%s' in a bag: the name %s",
 			      shown(&q, path), name_flaw_text(f));
 		buf_release(&q);
-		return writer_fail(w);
+		return -1;
 	}
 	return 0;
+}
+
+static int check_writer_name(struct bag_writer *w, const char *member, const char *path)
+{
+	return check_name(member, path) < 0 ? writer_fail(w) : 0;
+}
+
+int bag_payload_path_check(const char *name, const char *path)
+{
+	struct buf member = BUF_INIT;
+	int ret;
+
+	buf_addf(&member, "%s/data/%s", name, path);
+	ret = check_name(member.ptr, path);
+	buf_release(&member);
+	return ret;
 }
 
 static void add_tag_line(struct bag_writer *w, const char *path, const char *hex)
@@ -813,6 +851,13 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 	w->name = xstrdup(opts->name);
 	w->time = opts->time;
 	w->md = EVP_MD_CTX_new();
+	if (opts->digest) {
+		w->out_md = EVP_MD_CTX_new();
+		if (!w->out_md || !EVP_DigestInit_ex(w->out_md, EVP_sha256(), NULL)) {
+			box_error_set("cannot start a sha256 digest");
+			goto fail;
+		}
+	}
 	w->tmp = xstrfmt("%s.tmpXXXXXX", path);
 	w->fd = mkostemp(w->tmp, O_CLOEXEC);
 	if (w->fd < 0) {
@@ -829,10 +874,12 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 	/*
 	 * pax, restricted: plain ustar headers, plus a pax header only for
 	 * the members that need one (a name over ustar's limits or not in
-	 * ASCII, a size of 8 GiB or more). Blocks of 10240 bytes, as tar's.
+	 * ASCII, a size of 8 GiB or more). The last block is not padded
+	 * (bytes_in_last_block 1), so the block size changes only how the
+	 * bytes are handed to write(), never which: large blocks, few calls.
 	 */
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(w->a, 10240) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, 1 << 20) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK)
 		goto archive_fail;
 	switch (opts->compression) {
@@ -919,6 +966,11 @@ int bag_writer_commit(struct bag_writer *w)
 		archive_failed(w, "finishing the archive");
 		goto out;
 	}
+	if (w->out_md && !EVP_DigestFinal_ex(w->out_md, w->out_sha256, NULL)) {
+		box_error_set("cannot compute a sha256 digest");
+		writer_fail(w);
+		goto out;
+	}
 	if (fsync(w->fd) < 0 || fchmod(w->fd, 0644) < 0) {
 		box_error_set("cannot write '%s': %s", w->tmp, strerror(errno));
 		writer_fail(w);
@@ -945,6 +997,12 @@ out:
 	return ret;
 }
 
+void bag_writer_digest(const struct bag_writer *w, uint64_t *bytes, unsigned char sha256[32])
+{
+	*bytes = w->written;
+	memcpy(sha256, w->out_sha256, 32);
+}
+
 void bag_writer_free(struct bag_writer *w)
 {
 	if (!w)
@@ -963,6 +1021,7 @@ void bag_writer_free(struct bag_writer *w)
 		free(w->tmp);
 	}
 	EVP_MD_CTX_free(w->md);
+	EVP_MD_CTX_free(w->out_md);
 	for (size_t i = 0; i < w->tag_nr; i++)
 		free(w->taglines[i].path);
 	free(w->taglines);
