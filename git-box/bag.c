@@ -385,6 +385,9 @@ struct bag_writer {
 	int failed;
 	int committed;
 	int abandoned;            /* the output refuses every byte from now on */
+	uint64_t written;         /* bytes of the archive written */
+	EVP_MD_CTX *out_md;       /* their SHA-256, when asked */
+	unsigned char out_sha256[32];
 
 	/* the file begun last */
 	int open;
@@ -421,6 +424,10 @@ static la_ssize_t output(struct archive *a, void *data, const void *buf, size_t 
 		archive_set_error(a, ECANCELED, "abandoned");
 		return -1;
 	}
+	if (w->out_md && !EVP_DigestUpdate(w->out_md, buf, len)) {
+		archive_set_error(a, ENOMEM, "cannot compute a sha256 digest");
+		return -1;
+	}
 	while (left) {
 		ssize_t n = write(w->fd, p, left);
 
@@ -433,6 +440,7 @@ static la_ssize_t output(struct archive *a, void *data, const void *buf, size_t 
 		p += n;
 		left -= (size_t)n;
 	}
+	w->written += len;
 	return (la_ssize_t)len;
 }
 
@@ -504,7 +512,7 @@ static void member_name(struct buf *out, const struct bag_writer *w, const char 
 	buf_addf(out, "%s/%s%s", w->name, payload ? "data/" : "", path);
 }
 
-static int check_writer_name(struct bag_writer *w, const char *member, const char *path)
+static int check_name(const char *member, const char *path)
 {
 	struct bag_limits lim = BAG_LIMITS_INIT;
 	enum name_flaw f = name_flaw(path, lim.max_path, lim.max_depth);
@@ -517,9 +525,25 @@ static int check_writer_name(struct bag_writer *w, const char *member, const cha
 		box_error_set("cannot put '%s' in a bag: the name %s",
 			      shown(&q, path), name_flaw_text(f));
 		buf_release(&q);
-		return writer_fail(w);
+		return -1;
 	}
 	return 0;
+}
+
+static int check_writer_name(struct bag_writer *w, const char *member, const char *path)
+{
+	return check_name(member, path) < 0 ? writer_fail(w) : 0;
+}
+
+int bag_payload_path_check(const char *name, const char *path)
+{
+	struct buf member = BUF_INIT;
+	int ret;
+
+	buf_addf(&member, "%s/data/%s", name, path);
+	ret = check_name(member.ptr, path);
+	buf_release(&member);
+	return ret;
 }
 
 static void add_tag_line(struct bag_writer *w, const char *path, const char *hex)
@@ -813,6 +837,13 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 	w->name = xstrdup(opts->name);
 	w->time = opts->time;
 	w->md = EVP_MD_CTX_new();
+	if (opts->digest) {
+		w->out_md = EVP_MD_CTX_new();
+		if (!w->out_md || !EVP_DigestInit_ex(w->out_md, EVP_sha256(), NULL)) {
+			box_error_set("cannot start a sha256 digest");
+			goto fail;
+		}
+	}
 	w->tmp = xstrfmt("%s.tmpXXXXXX", path);
 	w->fd = mkostemp(w->tmp, O_CLOEXEC);
 	if (w->fd < 0) {
@@ -919,6 +950,11 @@ int bag_writer_commit(struct bag_writer *w)
 		archive_failed(w, "finishing the archive");
 		goto out;
 	}
+	if (w->out_md && !EVP_DigestFinal_ex(w->out_md, w->out_sha256, NULL)) {
+		box_error_set("cannot compute a sha256 digest");
+		writer_fail(w);
+		goto out;
+	}
 	if (fsync(w->fd) < 0 || fchmod(w->fd, 0644) < 0) {
 		box_error_set("cannot write '%s': %s", w->tmp, strerror(errno));
 		writer_fail(w);
@@ -945,6 +981,12 @@ out:
 	return ret;
 }
 
+void bag_writer_digest(const struct bag_writer *w, uint64_t *bytes, unsigned char sha256[32])
+{
+	*bytes = w->written;
+	memcpy(sha256, w->out_sha256, 32);
+}
+
 void bag_writer_free(struct bag_writer *w)
 {
 	if (!w)
@@ -963,6 +1005,7 @@ void bag_writer_free(struct bag_writer *w)
 		free(w->tmp);
 	}
 	EVP_MD_CTX_free(w->md);
+	EVP_MD_CTX_free(w->out_md);
 	for (size_t i = 0; i < w->tag_nr; i++)
 		free(w->taglines[i].path);
 	free(w->taglines);

@@ -54,8 +54,10 @@ struct bag_writer_opts {
 	/* Seconds since the epoch: every member's mtime, and bag-info.txt's Bagging-Date (UTC). */
 	int64_t time;
 	enum bag_compression compression;
+	/* Hash the archive's bytes as they are written (bag_writer_digest()). */
+	int digest;
 };
-#define BAG_WRITER_OPTS_INIT { NULL, 0, BAG_COMPRESS_NONE }
+#define BAG_WRITER_OPTS_INIT { NULL, 0, BAG_COMPRESS_NONE, 0 }
 
 struct bag_writer;
 
@@ -95,6 +97,21 @@ int bag_writer_write(struct bag_writer *w, const void *data, size_t len);
  * finish the tar, flush it to disk and rename it to its path.
  */
 int bag_writer_commit(struct bag_writer *w);
+
+/*
+ * After a commit: the archive's size in bytes, as written (compressed),
+ * and, when opts.digest was set, its SHA-256 (else zeros).
+ */
+void bag_writer_digest(const struct bag_writer *w, uint64_t *bytes, unsigned char sha256[32]);
+
+/*
+ * Can `path` (below data/) name a payload file of the bag `name`? 0, or
+ * -1 with box_error naming the flaw (not UTF-8, a control character, a
+ * '.' or '..' component, over the checker's path length or depth limit).
+ * bag_writer_add_payload() makes the same check; this one lets a caller
+ * refuse a whole tree before it writes anything.
+ */
+int bag_payload_path_check(const char *name, const char *path);
 
 /*
  * Free the writer. Unless committed, the temporary file is removed and the

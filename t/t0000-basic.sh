@@ -41,7 +41,7 @@ test_expect_success '--version names git box and every linked library' '
 	grep "^jansson [0-9]" out
 '
 
-for cmd in init status install uninstall import checkpoint seal sign log show timestamp restore verify
+for cmd in init status install uninstall import checkpoint seal sign log show timestamp export restore verify
 do
 	test_expect_success "git box $cmd -h prints its usage on stdout and exits 0" "
 		git box $cmd -h >out &&
