@@ -237,6 +237,161 @@ test_expect_success 'a fetch.txt is reported and never followed' '
 	grep "^FAIL bag: .fetch.txt.: the bag has a fetch.txt, which git box never follows" out
 '
 
+# ---- unsafe archives ------------------------------------------------------------
+
+# evil KIND OUT.tar: the good bundle's members with one unsafe member,
+# written with python3's tarfile.
+evil () {
+	python3 - "$1" "$2" "$(cat bagname)" "$PWD" <<-\EOF
+	import io, sys, tarfile
+	kind, out, name, here = sys.argv[1:5]
+	src = tarfile.open("good.tar")
+	dst = tarfile.open(out, "w", format=tarfile.PAX_FORMAT)
+	def member(path, type=tarfile.REGTYPE, data=b"evil\n", **kw):
+	    ti = tarfile.TarInfo(path)
+	    ti.type = type
+	    for k, v in kw.items():
+	        setattr(ti, k, v)
+	    if type == tarfile.REGTYPE:
+	        ti.size = len(data)
+	        dst.addfile(ti, io.BytesIO(data))
+	    else:
+	        dst.addfile(ti)
+	extra = {
+	    "absolute": lambda: member(here + "/evil-absolute"),
+	    "dotdot": lambda: member(name + "/data/../../evil-dotdot"),
+	    "symlink": lambda: member(name + "/data/passwd", tarfile.SYMTYPE, linkname="/etc/passwd"),
+	    "hardlink": lambda: member(name + "/data/hard", tarfile.LNKTYPE, linkname=name + "/bagit.txt"),
+	    "chardev": lambda: member(name + "/data/null", tarfile.CHRTYPE, devmajor=1, devminor=3),
+	    "fifo": lambda: member(name + "/data/fifo", tarfile.FIFOTYPE),
+	    "duplicate": lambda: member(name + "/bagit.txt",
+	                                data=b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"),
+	    "outside": lambda: member("elsewhere/evil-outside"),
+	}[kind]
+	for i, ti in enumerate(src.getmembers()):
+	    dst.addfile(ti, src.extractfile(ti) if ti.isfile() else None)
+	    if i == 0 and kind != "duplicate":
+	        extra()
+	if kind == "duplicate":
+	    extra()
+	dst.close()
+	EOF
+}
+
+while read kind member why
+do
+	test_expect_success "an archive with a $kind member is refused by name (exit 1), nothing written" "
+		evil $kind $kind.tar &&
+		verify_fails $kind.tar &&
+		member=\$(echo \"$member\" | sed \"s|NAME|\$(cat bagname)|g; s|HERE|\$PWD|\") &&
+		why=\$(echo \"$why\" | sed \"s|NAME|\$(cat bagname)|g\") &&
+		grep -F \"FAIL bag: refusing member '\$member': it \$why\" out &&
+		grep '^FAIL bag: the archive was refused: nothing more of it was read\$' out &&
+		! grep '^ok   bundle' out &&
+		test_path_is_missing evil-absolute &&
+		test_path_is_missing ../evil-dotdot &&
+		test_path_is_missing elsewhere/evil-outside &&
+		test_path_is_missing \$(cat bagname)
+	"
+done <<\EOF
+absolute HERE/evil-absolute is an absolute path
+dotdot NAME/data/../../evil-dotdot leaves its folder ('..')
+symlink NAME/data/passwd is a symbolic link
+hardlink NAME/data/hard is a hard link
+chardev NAME/data/null is a device
+fifo NAME/data/fifo is a FIFO
+duplicate NAME/bagit.txt appears twice
+outside elsewhere/evil-outside is outside the bag's folder 'NAME/'
+EOF
+
+test_expect_success 'a .tar.gz over the compression ratio limit is refused, naming the limit' '
+	mkdir -p bomb/b/data &&
+	printf "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n" >bomb/b/bagit.txt &&
+	dd if=/dev/zero of=bomb/b/data/zeros bs=1M count=64 2>/dev/null &&
+	tar -C bomb -cf - b | gzip -9 >bomb.tar.gz &&
+	verify_fails bomb.tar.gz &&
+	grep "^FAIL bag: refusing .*bomb.tar.gz.: it expands more than 200 times (compression ratio limit)" out
+'
+
+test_expect_success 'a tar that is not a bag, and a file that is not a tar, exit 1' '
+	tar -cf notbag.tar policy.yaml &&
+	verify_fails notbag.tar &&
+	grep "^FAIL bag: " out &&
+	echo "not a tar" >plain.tar &&
+	verify_fails plain.tar &&
+	grep "^FAIL bag: .*plain.tar. is not a readable tar" out
+'
+
+# ---- naming the bundle --------------------------------------------------------------
+
+test_expect_success 'a bundle that is a symbolic link, a folder or missing exits 2' '
+	ln -s good.tar link.tar &&
+	test_expect_code 2 git box verify link.tar >out 2>err &&
+	grep "^error: cannot open the bundle .link.tar.: it is a symbolic link" err &&
+	test_expect_code 2 git box verify --bundle box >out 2>err &&
+	grep "^error: the bundle .box. is not a regular file" err &&
+	test_expect_code 2 git box verify missing.tar >out 2>err &&
+	grep "^error: cannot open the bundle .missing.tar.: No such file or directory" err
+'
+
+test_expect_success 'inside a box, a file argument is a bundle and a revision a revision' '
+	cp good.tar box/good.tar &&
+	(cd box && git box verify --keyring ../alice.asc good.tar >../out) &&
+	grep "^ok   bag: " out &&
+	(cd box && git box verify --keyring ../alice.asc HEAD >../out) &&
+	! grep "^ok   bag: " out &&
+	grep "^verified: " out &&
+	rm box/good.tar
+'
+
+test_expect_success 'a file named like a revision is ambiguous (exit 2) until ./ or --bundle says which' '
+	cp good.tar box/main &&
+	(cd box && test_expect_code 2 git box verify main >../out 2>../err) &&
+	grep "^error: .main. is both a file and a revision" err &&
+	grep "^hint: .*git box verify ./main" err &&
+	(cd box && git box verify --keyring ../alice.asc ./main >../out) &&
+	grep "^ok   bag: " out &&
+	(cd box && git box verify --keyring ../alice.asc --bundle main >../out) &&
+	grep "^ok   bag: " out &&
+	(cd box && git box verify --keyring ../alice.asc "main^{commit}" >../out) &&
+	! grep "^ok   bag: " out &&
+	rm box/main
+'
+
+test_expect_success '--bundle without a file, and a bad --expect-seal, exit 2' '
+	test_expect_code 2 git box verify --bundle 2>err &&
+	grep "needs the bundle" err &&
+	test_expect_code 2 git box verify --expect-seal xyz good.tar 2>err &&
+	grep "^error: --expect-seal .xyz. is not a SHA-256" err
+'
+
+# ---- stock tools ----------------------------------------------------------------------
+
+test_expect_success 'what verify accepts, stock tar, sha256sum, git, gpg and openssl accept too' '
+	name=$(cat bagname) &&
+	tar -tf good.tar >list &&
+	grep "^$name/box/repo.bundle\$" list &&
+	rm -rf stock && mkdir stock && tar -C stock -xf good.tar &&
+	(cd stock/$name && sha256sum -c --quiet manifest-sha256.txt && sha256sum -c --quiet tagmanifest-sha256.txt) &&
+	git init -q --bare stock/repo &&
+	(cd stock/repo && git bundle verify ../$name/box/repo.bundle) >bundle.out 2>&1 &&
+	grep "records a complete history" bundle.out &&
+	gpg --verify stock/$name/box/manifest.json.asc stock/$name/box/manifest.json 2>gpg.out &&
+	grep "Good signature" gpg.out &&
+	openssl ts -verify -data stock/$name/box/manifest.json -in stock/$name/box/manifest.tsr \
+		-CAfile "$TSA_FIXTURES/ca.pem" >ts.out 2>&1 &&
+	grep "^Verification: OK\$" ts.out
+'
+
+test_expect_success 'what verify refuses for a payload byte or a thin history, stock tools refuse too' '
+	name=$(cat bagname) &&
+	rm -rf stock2 && mkdir stock2 && tar -C stock2 -xf payload.tar &&
+	(cd stock2/$name && test_must_fail sha256sum -c --quiet manifest-sha256.txt) >sum.out 2>&1 &&
+	grep "data/input/data.csv: FAILED" sum.out &&
+	(cd stock/repo && test_must_fail git bundle verify ../../thin.bundle) >thin.out 2>&1 &&
+	grep "lacks these prerequisite commits" thin.out
+'
+
 test_expect_success 'no temporary file or folder is left behind' '
 	mkdir tmp &&
 	TMPDIR=$PWD/tmp git box verify --keyring alice.asc --tsa-ca "$TSA_FIXTURES/ca.pem" good.tar >/dev/null &&
