@@ -41,7 +41,7 @@ static const struct command commands[] = {
 	{ "log", cmd_log, "show the chain of events", 0 },
 	{ "show", cmd_show, "show one event's manifest and signatures, as stored", 0 },
 	{ "timestamp", cmd_timestamp, "have an event's manifest stamped by an RFC 3161 TSA", 0 },
-	{ "verify", cmd_verify, "check a box from its objects against your trust roots", 0 },
+	{ "verify", cmd_verify, "check a box, or its audit bundle, against your trust roots", 0 },
 	{ "export", cmd_export, "write an audit bundle: a BagIt tar to check offline", 0 },
 	{ "restore", cmd_restore, "put inputs back as they were frozen", 0 },
 	{ "install", cmd_install, "set up hooks, filter and refspecs in this clone", 0 },
