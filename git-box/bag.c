@@ -370,6 +370,9 @@ static int sha256_hex(char *hex, const void *data, size_t len)
 
 /* ------------------------------------------------------------------ writer */
 
+/* How much written data to hand to writeback at a time. */
+#define WRITEBACK_STEP (8u << 20)
+
 struct tag_line {
 	char *path;
 	char hex[65];
@@ -386,6 +389,7 @@ struct bag_writer {
 	int committed;
 	int abandoned;            /* the output refuses every byte from now on */
 	uint64_t written;         /* bytes of the archive written */
+	uint64_t flushed;         /* ... of which handed to writeback */
 	EVP_MD_CTX *out_md;       /* their SHA-256, when asked */
 	unsigned char out_sha256[32];
 
@@ -441,6 +445,16 @@ static la_ssize_t output(struct archive *a, void *data, const void *buf, size_t 
 		left -= (size_t)n;
 	}
 	w->written += len;
+	/*
+	 * Have the kernel start writing back what is written, a few MiB at
+	 * a time, without waiting: the fsync before the rename then finds
+	 * little left to do. Only a hint: an error here is fsync's to report.
+	 */
+	if (w->written - w->flushed >= WRITEBACK_STEP) {
+		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
+	}
 	return (la_ssize_t)len;
 }
 
@@ -860,10 +874,12 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 	/*
 	 * pax, restricted: plain ustar headers, plus a pax header only for
 	 * the members that need one (a name over ustar's limits or not in
-	 * ASCII, a size of 8 GiB or more). Blocks of 10240 bytes, as tar's.
+	 * ASCII, a size of 8 GiB or more). The last block is not padded
+	 * (bytes_in_last_block 1), so the block size changes only how the
+	 * bytes are handed to write(), never which: large blocks, few calls.
 	 */
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(w->a, 10240) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, 1 << 20) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK)
 		goto archive_fail;
 	switch (opts->compression) {

@@ -18,6 +18,7 @@
 #include "export.h"
 #include "output.h"
 #include "repo.h"
+#include "verify.h"
 #include "banned.h"
 
 static const char *const synopsis[] = {
@@ -156,8 +157,44 @@ static int copy_to_stdout(const char *path)
 	return ret;
 }
 
+/*
+ * box/verify.json: git box verify --json on the exported commit, with the
+ * roots the repository names (the report says so). Exit code on failure.
+ */
+static int run_verify(struct buf *out, struct verify_report *r, const struct box *b, const git_oid *commit)
+{
+	struct verify_options o = VERIFY_OPTIONS_INIT;
+	char hex[GIT_OID_HEXSZ + 1];
+	json_t *report;
+	char *text;
+	int ret = BOX_ERROR;
+
+	git_oid_tostr(hex, sizeof(hex), commit);
+	o.rev_given = 1;
+	if (verify_repository(r, b->repo, hex, &o) < 0) {
+		error("cannot verify %.12s for box/verify.json: %s", hex, box_error_last());
+		if (r->hint)
+			hint("%s", r->hint);
+		goto out;
+	}
+	report = verify_report_json(r);
+	text = report ? json_dumps(report, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
+	json_decref(report);
+	if (!text) {
+		error("cannot write the verify report");
+		goto out;
+	}
+	buf_adds(out, text);
+	buf_addch(out, '\n');
+	free(text);
+	ret = BOX_OK;
+out:
+	verify_options_release(&o);
+	return ret;
+}
+
 static int report_json(const struct export_result *r, const git_oid *commit, const struct box *b,
-		       enum bag_compression format)
+		       enum bag_compression format, const struct verify_report *vr)
 {
 	char hex[SHA256_HEX_LEN + 1], commit_hex[GIT_OID_HEXSZ + 1], box_hex[GIT_OID_HEXSZ + 1];
 	json_t *o;
@@ -166,10 +203,11 @@ static int report_json(const struct export_result *r, const git_oid *commit, con
 	sha256_hex(hex, r->sha256);
 	git_oid_tostr(commit_hex, sizeof(commit_hex), commit);
 	git_oid_tostr(box_hex, sizeof(box_hex), &b->id);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
 		      "file", r->file, "format", format_name(format), "commit", commit_hex, "box", box_hex,
 		      "bytes", (json_int_t)r->bytes, "payload_files", (json_int_t)r->payload_files,
-		      "payload_bytes", (json_int_t)r->payload_bytes, "sha256", hex);
+		      "payload_bytes", (json_int_t)r->payload_bytes, "sha256", hex,
+		      "verify", verify_verdict(vr));
 	ret = print_json(o) ? BOX_ERROR : BOX_OK;
 	json_decref(o);
 	return ret;
@@ -187,6 +225,8 @@ int cmd_export(int argc, char **argv)
 	struct box box = BOX_INIT;
 	struct export_options eo = EXPORT_OPTIONS_INIT;
 	struct export_result r = EXPORT_RESULT_INIT;
+	struct verify_report vr = VERIFY_REPORT_INIT;
+	struct buf verify_json = BUF_INIT;
 	struct progress *progress = NULL;
 	enum bag_compression format = BAG_COMPRESS_NONE;
 	const char *rev = NULL, *output = NULL, *format_arg = NULL;
@@ -246,8 +286,14 @@ int cmd_export(int argc, char **argv)
 		tmpfile = xstrfmt("%s/bundle%s", tmpdir, export_suffix(format));
 	}
 
+	ret = run_verify(&verify_json, &vr, &box, &commit);
+	if (ret != BOX_OK)
+		goto out;
+	ret = BOX_ERROR;
+
 	eo.compression = format;
 	eo.digest = json;
+	eo.verify_json = &verify_json;
 	progress = progress_start("Exporting files", 0);
 	eo.progress = progress_callback;
 	eo.progress_data = progress;
@@ -265,12 +311,18 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 
+	if (vr.failures) {
+		warning("git box verify finds %zu failure%s at %.12s: the bundle records %s in box/verify.json",
+			vr.failures, vr.failures == 1 ? "" : "s", git_oid_tostr_s(&commit),
+			vr.failures == 1 ? "it" : "them");
+		hint("'git box verify %.12s' says what failed", git_oid_tostr_s(&commit));
+	}
 	if (to_stdout) {
 		ret = copy_to_stdout(tmpfile);
 		goto out;
 	}
 	if (json) {
-		ret = report_json(&r, &commit, &box, format);
+		ret = report_json(&r, &commit, &box, format, &vr);
 	} else {
 		printf("Exported the %s event on %.12s to '%s': %" PRIu64 " file%s, %" PRIu64 " bytes\n",
 		       r.event, git_oid_tostr_s(&commit), r.file, r.payload_files,
@@ -286,6 +338,8 @@ out:
 		free(tmpdir);
 	}
 	free(tmpfile);
+	buf_release(&verify_json);
+	verify_report_release(&vr);
 	export_result_release(&r);
 	box_release(&box);
 	return ret;

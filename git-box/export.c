@@ -199,30 +199,38 @@ static int compare_strings(const void *a, const void *b)
 /*
  * `git bundle create` of the box branch, refs/notes/box and every
  * refs/tags/box/ tag, packed by one thread so that the same refs give
- * the same bytes.
+ * the same bytes, and with small pack windows so that git's memory stays
+ * bounded too. Started before the payload is written and finished after,
+ * so that git packs while the payload streams.
  */
-static int make_repo_bundle(const struct box *b, const char *path)
+static int bundle_start(struct child *c, const struct box *b, const char *path)
 {
 	static const char *const drop[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
 					    "GIT_NAMESPACE", NULL };
 	struct strlist tags = STRLIST_INIT, args = STRLIST_INIT;
-	struct child c = CHILD_INIT;
 	struct child_options o = { NULL, NULL, NULL, CHILD_NULL, CHILD_NULL, CHILD_INHERIT };
 	char *git_dir = xstrfmt("GIT_DIR=%s", git_repository_path(b->repo));
 	const char *add[] = { git_dir, NULL };
 	char **env = NULL;
-	int status, ret = -1;
+	int ret = -1;
 
 	if (git_reference_foreach_glob(b->repo, BOX_TAG_PREFIX "*", collect_tag, &tags) < 0) {
 		box_error_from_git("cannot list the timestamp tags");
 		goto out;
 	}
-	qsort(tags.items, tags.nr, sizeof(*tags.items), compare_strings);
+	if (tags.nr)
+		qsort(tags.items, tags.nr, sizeof(*tags.items), compare_strings);
 
 	strlist_add(&args, "git");
 	strlist_add(&args, "--no-replace-objects");
 	strlist_add(&args, "-c");
 	strlist_add(&args, "pack.threads=1");
+	strlist_add(&args, "-c");
+	strlist_add(&args, "core.packedGitWindowSize=8m");
+	strlist_add(&args, "-c");
+	strlist_add(&args, "core.packedGitLimit=64m");
+	strlist_add(&args, "-c");
+	strlist_add(&args, "core.bigFileThreshold=16m");
 	strlist_add(&args, "bundle");
 	strlist_add(&args, "create");
 	strlist_add(&args, "-q");
@@ -235,18 +243,8 @@ static int make_repo_bundle(const struct box *b, const char *path)
 	o.argv = (const char *const *)args.items;
 	env = child_env(drop, add);
 	o.env = env;
-	if (child_start(&c, &o) < 0)
+	if (child_start(c, &o) < 0)
 		goto out;
-	if (child_finish(&c, &status) < 0) {
-		box_error_set("cannot wait for git bundle create: %s", strerror(errno));
-		goto out;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		box_error_set("git bundle create failed (%s %d)",
-			      WIFEXITED(status) ? "exit code" : "signal",
-			      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		goto out;
-	}
 	ret = 0;
 out:
 	child_env_free(env);
@@ -254,6 +252,33 @@ out:
 	strlist_release(&tags);
 	strlist_release(&args);
 	return ret;
+}
+
+/*
+ * Wait for git bundle create; `failed` when the export failed already
+ * (git is not killed: its pack-objects child would go on writing
+ * alone; it ends by itself, in the time it takes to pack the box).
+ */
+static int bundle_finish(struct child *c, int failed)
+{
+	int status;
+
+	if (c->pid <= 0)
+		return 0;
+	if (child_finish(c, &status) < 0) {
+		c->pid = -1;
+		box_error_set("cannot wait for git bundle create: %s", strerror(errno));
+		return -1;
+	}
+	c->pid = -1;
+	if (!failed && (!WIFEXITED(status) || WEXITSTATUS(status))) {
+		if (WIFEXITED(status))
+			box_error_set("git bundle create failed (exit code %d)", WEXITSTATUS(status));
+		else
+			box_error_set("git bundle create was killed by signal %d", WTERMSIG(status));
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- box/manifest.tsr --------------------------------------------------------- */
@@ -426,6 +451,7 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	struct export_files files = { NULL, 0, 0 };
 	struct bag_writer_opts wo = BAG_WRITER_OPTS_INIT;
 	struct bag_writer *w = NULL;
+	struct child git_bundle = CHILD_INIT;
 	git_commit *c = NULL;
 	git_tree *tree = NULL;
 	unsigned char digest[SHA256_LEN];
@@ -520,7 +546,7 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 		goto out;
 	}
 	bundle = xstrfmt("%s/repo.bundle", tmpdir);
-	if (make_repo_bundle(b, bundle) < 0)
+	if (bundle_start(&git_bundle, b, bundle) < 0)
 		goto out;
 
 	make_readme(&readme, out, policy.name, commit, b, o);
@@ -538,6 +564,8 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 		goto out;
 	if (write_payload(out, w, repo, &files, o) < 0)
 		goto out;
+	if (bundle_finish(&git_bundle, 0) < 0)
+		goto out;
 	if (add_tag_buf(w, "box/README.txt", readme.ptr, readme.len) < 0 ||
 	    add_tag_buf(w, "box/manifest.json", payload.ptr, payload.len) < 0 ||
 	    (out->signatures && add_tag_buf(w, "box/manifest.json.asc", signatures.ptr, signatures.len) < 0) ||
@@ -551,6 +579,14 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	bag_writer_digest(w, &out->bytes, out->sha256);
 	ret = 0;
 out:
+	if (git_bundle.pid > 0) {
+		/* The first error stands. */
+		char *first = xstrdup(box_error_last());
+
+		bundle_finish(&git_bundle, 1);
+		box_error_set("%s", first);
+		free(first);
+	}
 	bag_writer_free(w);
 	if (tmpdir) {
 		remove_tree(tmpdir);

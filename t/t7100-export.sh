@@ -93,6 +93,7 @@ test_expect_success 'tar lists the members in the documented order and nothing e
 	$name/box/manifest.tsr
 	$name/box/repo.bundle
 	$name/box/tsa-chain.pem
+	$name/box/verify.json
 	$name/bag-info.txt
 	$name/manifest-sha256.txt
 	$name/tagmanifest-sha256.txt
@@ -109,7 +110,7 @@ test_expect_success 'every member is owned by 0/0 with no names, dated from the 
 	test_cmp listing named &&
 	awk "{ print \$1, \$2, \$4, \$5 }" listing | sort | uniq -c | sed "s/^ *//" >actual &&
 	cat >expect <<-\EOF &&
-	17 -rw-r--r-- 0/0 2023-11-14 22:13:20
+	18 -rw-r--r-- 0/0 2023-11-14 22:13:20
 	1 -rwxr-xr-x 0/0 2023-11-14 22:13:20
 	7 drwxr-xr-x 0/0 2023-11-14 22:13:20
 	EOF
@@ -150,6 +151,7 @@ test_expect_success 'sha256sum -c checks both manifests of the extracted bag' '
 	box/manifest.tsr: OK
 	box/repo.bundle: OK
 	box/tsa-chain.pem: OK
+	box/verify.json: OK
 	manifest-sha256.txt: OK
 	EOF
 	test_cmp expect actual
@@ -206,6 +208,15 @@ test_expect_success 'git bundle verify accepts box/repo.bundle in an empty repos
 		cmp - $name/box/manifest.json
 '
 
+test_expect_success 'box/verify.json is what git box verify --json says of the commit' '
+	name=$(cat bagname) &&
+	(cd box && git box verify --json $(cat ../commit) >../verify.json) &&
+	test_cmp verify.json $name/box/verify.json &&
+	jq -r ".verdict, .commit, .trust.source" $name/box/verify.json >actual &&
+	printf "verified\n%s\nrepository\n" "$(cat commit)" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'box/README.txt names this bag and the stock commands' '
 	name=$(cat bagname) &&
 	grep "^This is the audit bundle of the git box .study. at commit\$" $name/box/README.txt &&
@@ -253,14 +264,14 @@ test_expect_success '--format overrides the name, and -o - writes the bundle to 
 
 test_expect_success '--json reports the file, the format, the commit, the box, sizes and the sha256' '
 	(cd box && git box export --json -o ../j.tar.gz >../out.json) &&
-	jq -r "[.file, .format, .commit, .box, .bytes, .payload_files, .payload_bytes, .sha256] | @tsv" \
+	jq -r "[.file, .format, .commit, .box, .bytes, .payload_files, .payload_bytes, .sha256, .verify] | @tsv" \
 		out.json >actual &&
-	printf "../j.tar.gz\ttar.gz\t%s\t%s\t%s\t8\t%s\t%s\n" "$(cat commit)" "$(cat boxid)" \
+	printf "../j.tar.gz\ttar.gz\t%s\t%s\t%s\t8\t%s\t%s\tverified\n" "$(cat commit)" "$(cat boxid)" \
 		"$(stat -c %s j.tar.gz)" "$(sed -n "s/^Payload-Oxum: \(.*\)\.8\$/\1/p" $(cat bagname)/bag-info.txt)" \
 		"$(sha256sum j.tar.gz | cut -d" " -f1)" >expect &&
 	test_cmp expect actual &&
 	jq -r "keys | join(\" \")" out.json >keys &&
-	echo "box bytes commit file format payload_bytes payload_files sha256" >expect &&
+	echo "box bytes commit file format payload_bytes payload_files sha256 verify" >expect &&
 	test_cmp expect keys
 '
 
