@@ -401,4 +401,25 @@ test_expect_success 'no temporary file or folder is left behind' '
 	test_must_be_empty left
 '
 
+test_expect_success 'a SIGTERM while the history is imported: the temporary files go, then verify dies of it' '
+	mkdir -p sigbin tmp2 &&
+	real_git=$(command -v git) &&
+	cat >sigbin/git <<-EOF &&
+	#!/bin/sh
+	if test "\$1 \$2" = "bundle verify"
+	then
+		kill -TERM \$PPID
+		sleep 1
+	fi
+	exec "$real_git" "\$@"
+	EOF
+	chmod +x sigbin/git &&
+	(
+		PATH=$PWD/sigbin:$PATH && TMPDIR=$PWD/tmp2 && export PATH TMPDIR &&
+		test_expect_code 143 git-box verify good.tar >out 2>err
+	) &&
+	ls -A tmp2 >left &&
+	test_must_be_empty left
+'
+
 test_done
