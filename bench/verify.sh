@@ -104,3 +104,75 @@ for f in $file_sizes; do
 	)
 	measure "$f files, 3 events" "$dir"
 done
+
+# ---- an audit bundle ------------------------------------------------------
+# git box verify BUNDLE.tar on the bundle of a sealed box: one 1 GiB input
+# (random bytes) and 10,000 input files (~300 MiB of base64 text), against
+# its stock peer: tar -xf of the bundle plus sha256sum -c of its manifests
+# (the bag's check alone, by hand). git-box's own peak RSS is sampled from
+# /proc (VmHWM); /usr/bin/time's figure is the largest of git-box and its
+# git children (bundle verify, fetch, index-pack, cat-file). Memory must
+# not grow with the data: the bag streams, box/repo.bundle is copied to a
+# temporary file, never held.
+#   BENCH_VERIFY_BUNDLE=0 skips it; BENCH_SCALE=10 uses a tenth of the data;
+#   BENCH_BUNDLE_SETS="many" runs one of the two sets (big, many).
+test "${BENCH_VERIFY_BUNDLE:-1}" = 1 || exit 0
+scale=${BENCH_SCALE:-1}
+sets=${BENCH_BUNDLE_SETS:-"big many"}
+# the script packs each box itself: no background gc racing it
+git config --global gc.auto 0
+echo "verify of an audit bundle (git box export of a sealed box), against tar -xf + sha256sum -c:"
+
+# hwm CMD...: the high-water mark of resident memory (KiB) of CMD itself
+hwm () {
+	"$@" >/dev/null 2>&1 &
+	pid=$! high=0
+	while kill -0 $pid 2>/dev/null; do
+		v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' /proc/$pid/status 2>/dev/null)
+		test -n "$v" && high=$v
+		sleep 0.02
+	done
+	wait $pid || true
+	echo $high
+}
+
+bundle_one () {
+	label=$1 src=$2 dir="$root/bundle-$1"
+	git box init "$dir" --policy "$root/policy.yaml" --from "$src" >/dev/null
+	(cd "$dir" && mkdir -p output && echo 42 >output/result.txt && git add output &&
+	 git commit -q -m result && git box seal -m final >/dev/null && git gc -q &&
+	 git box export -o "$root/bundle.tar" >/dev/null)
+	rm -rf "$dir"
+	: >"$root/ms"
+	: >"$root/peer"
+	for run in $(seq "$RUNS"); do
+		ms git box verify "$root/bundle.tar" >>"$root/ms"
+		rm -rf "$root/x" && mkdir "$root/x"
+		ms sh -c "tar -C '$root/x' -xf '$root/bundle.tar' && cd '$root/x'/* &&
+			sha256sum -c --quiet manifest-sha256.txt && sha256sum -c --quiet tagmanifest-sha256.txt" >>"$root/peer"
+	done
+	rm -rf "$root/x"
+	/usr/bin/time -v git box verify "$root/bundle.tar" >"$root/out" 2>"$root/time" || {
+		echo >&2 "bench: verify of the bundle failed"; cat >&2 "$root/out"; exit 1; }
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$root/time")
+	own=$(hwm git-box verify "$root/bundle.tar")
+	t=$(median <"$root/ms") p=$(median <"$root/peer")
+	printf "  %-22s %5d MiB bundle  verify %7d ms  tar+sha256sum %7d ms  (%sx)  git-box %d KiB, with children %d KiB peak RSS  %s\n" \
+		"$label" $(( $(stat -c %s "$root/bundle.tar") / 1048576 )) "$t" "$p" "$(ratio "$t" "$p")" \
+		"$own" "$rss" "$(tail -n 1 "$root/out" | sed 's/^\([a-zA-Z]*\):.*: \([0-9]* checks\).*/\1, \2/')"
+	rm -f "$root/bundle.tar"
+}
+
+case " $sets " in *" big "*)
+	mkdir -p "$root/big.src"
+	head -c $((1024 / scale))M /dev/urandom >"$root/big.src/big.bin"
+	bundle_one "1 input of $((1024 / scale)) MiB" "$root/big.src/big.bin"
+	rm -rf "$root/big.src"
+esac
+case " $sets " in *" many "*)
+	mkdir -p "$root/many.src"
+	head -c $((225 / scale))M /dev/urandom | base64 -w 76 >"$root/many.src/all"
+	(cd "$root/many.src" && split -n $((10000 / scale)) -a 5 -d all f && rm all)
+	bundle_one "$((10000 / scale)) inputs, $((300 / scale)) MiB" "$root/many.src"
+	rm -rf "$root/many.src"
+esac

@@ -1,12 +1,15 @@
 /*
  * git box verify: the auditor's check of a box in any clone, with or
- * without git box installed. verify.c does the checks; this file reads
- * the options, opens the repository and prints the report, one line per
- * check and a summary, or as JSON.
+ * without git box installed, or of an audit bundle offline. verify.c
+ * does the checks of a repository, bundle.c those of a bundle; this file
+ * reads the options, tells a bundle from a revision, and prints the
+ * report, one line per check and a summary, or as JSON.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "bundle.h"
 #include "commands.h"
 #include "output.h"
 #include "repo.h"
@@ -16,6 +19,8 @@
 static const char *const synopsis[] = {
 	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
 	"[--tsa-ca <file>] [--expect-seal <sha256>] [<rev>]",
+	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
+	"[--tsa-ca <file>] [--expect-seal <sha256>] [--bundle] <bundle.tar>",
 	NULL,
 };
 
@@ -40,6 +45,57 @@ static void print_text(const struct verify_report *r, int quiet)
 	buf_release(&line);
 }
 
+static int is_tar_name(const char *arg)
+{
+	return ends_with(arg, ".tar") || ends_with(arg, ".tar.gz") || ends_with(arg, ".tgz") ||
+	       ends_with(arg, ".tar.zst");
+}
+
+/* Does `arg` name a commit of the repository here, if there is one? */
+static int names_commit(const char *arg)
+{
+	git_repository *repo = NULL;
+	git_object *obj = NULL;
+	char *spec = xstrfmt("%s^{commit}", arg);
+	int found = 0;
+
+	if (!repo_open_from_env(&repo) && !git_revparse_single(&obj, repo, spec))
+		found = 1;
+	git_object_free(obj);
+	git_repository_free(repo);
+	git_error_clear();
+	box_error_clear();
+	free(spec);
+	return found;
+}
+
+/*
+ * The argument is a bundle when --bundle says so, when it is a path
+ * (starting with '/', './' or '../'), or when it names an existing file
+ * that is not also a commit here (both: ambiguous, exit 2); a missing
+ * name ending in .tar, .tar.gz, .tgz or .tar.zst that is no commit is a
+ * bundle too, so that the error says the file is missing.
+ */
+static int is_bundle(int *out, const char *arg, int forced)
+{
+	struct stat st;
+
+	*out = 1;
+	if (forced || arg[0] == '/' || starts_with(arg, "./") || starts_with(arg, "../"))
+		return 0;
+	if (!lstat(arg, &st) && !S_ISDIR(st.st_mode)) {
+		if (names_commit(arg)) {
+			error("'%s' is both a file and a revision", arg);
+			hint("say which: 'git box verify ./%s' for the bundle, '%s^{commit}' for the revision",
+			     arg, arg);
+			return -1;
+		}
+		return 0;
+	}
+	*out = is_tar_name(arg) && lstat(arg, &st) && !names_commit(arg);
+	return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -49,6 +105,7 @@ int cmd_verify(int argc, char **argv)
 		{ "keyring", required_argument, NULL, 'k' },
 		{ "tsa-ca", required_argument, NULL, 'c' },
 		{ "expect-seal", required_argument, NULL, 'e' },
+		{ "bundle", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -56,7 +113,8 @@ int cmd_verify(int argc, char **argv)
 	struct verify_report r = VERIFY_REPORT_INIT;
 	git_repository *repo = NULL;
 	const char *rev = NULL, *env;
-	int c, json = 0, quiet = 0, ret = BOX_ERROR;
+	struct bundle_options bo = BUNDLE_OPTIONS_INIT;
+	int c, json = 0, quiet = 0, forced = 0, bundle = 0, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "hq", options, &usage, &ret)) != -1) {
 		if (c == PARSE_OPTIONS_EXIT)
@@ -68,6 +126,7 @@ int cmd_verify(int argc, char **argv)
 		case 'k': o.keyring = optarg; break;
 		case 'c': o.tsa_ca = optarg; break;
 		case 'e': o.expect_seal = optarg; break;
+		case 'b': forced = 1; break;
 		}
 	}
 	ret = BOX_ERROR;
@@ -77,7 +136,23 @@ int cmd_verify(int argc, char **argv)
 		ret = usage_error(&usage, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
+	if (forced && !rev) {
+		ret = usage_error(&usage, "--bundle needs the bundle's file name");
+		goto out;
+	}
+	if (rev && is_bundle(&bundle, rev, forced) < 0)
+		goto out;
 	o.rev_given = rev != NULL;
+
+	if (bundle) {
+		if (bundle_verify(&r, rev, &o, &bo) < 0) {
+			error_last(NULL);
+			if (r.hint)
+				hint("%s", r.hint);
+			goto out;
+		}
+		goto report;
+	}
 
 	env = getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES");
 	if (env && *env) {
@@ -95,6 +170,7 @@ int cmd_verify(int argc, char **argv)
 			hint("%s", r.hint);
 		goto out;
 	}
+report:
 	if (json) {
 		json_t *report = verify_report_json(&r);
 

@@ -42,7 +42,7 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show one event's manifest and signatures, as stored", 0 },
 	{ "timestamp", cmd_timestamp, "have an event's manifest stamped by an RFC 3161 TSA", 0 },
 	{ "export", cmd_export, "write an audit bundle: a BagIt tar to check offline", 0 },
-	{ "verify", cmd_verify, "check a box from its objects against your trust roots", 0 },
+	{ "verify", cmd_verify, "check a box, or its audit bundle, against your trust roots", 0 },
 	{ "restore", cmd_restore, "put inputs back as they were frozen", 0 },
 	{ "install", cmd_install, "set up hooks, filter and refspecs in this clone", 0 },
 	{ "uninstall", cmd_uninstall, "remove exactly what install added", 0 },

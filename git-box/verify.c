@@ -29,20 +29,13 @@
 
 /* ---- the report ------------------------------------------------------------ */
 
-static void add(struct verify_report *r, enum verify_status status, const char *check,
-		const char *event, const git_oid *commit, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
-
-static void add(struct verify_report *r, enum verify_status status, const char *check,
-		const char *event, const git_oid *commit, const char *path, const char *fmt, ...)
+void verify_report_addv(struct verify_report *r, enum verify_status status, const char *check,
+			const char *event, const git_oid *commit, const char *path, const char *fmt, va_list ap)
 {
 	struct verify_check *c;
 	struct buf detail = BUF_INIT;
-	va_list ap;
 
-	va_start(ap, fmt);
 	buf_vaddf(&detail, fmt, ap);
-	va_end(ap);
 	if (r->nr == r->alloc) {
 		r->alloc = r->alloc ? 2 * r->alloc : 32;
 		r->checks = xrealloc(r->checks, r->alloc * sizeof(*r->checks));
@@ -62,6 +55,48 @@ static void add(struct verify_report *r, enum verify_status status, const char *
 		r->failures++;
 	else if (status == VERIFY_WARN)
 		r->warnings++;
+}
+
+void verify_report_add(struct verify_report *r, enum verify_status status, const char *check,
+		       const char *event, const git_oid *commit, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verify_report_addv(r, status, check, event, commit, path, fmt, ap);
+	va_end(ap);
+}
+
+#define add verify_report_add
+
+void verify_report_take(struct verify_report *dst, struct verify_report *src)
+{
+	if (dst->nr + src->nr > dst->alloc) {
+		dst->alloc = dst->nr + src->nr;
+		dst->checks = xrealloc(dst->checks, dst->alloc * sizeof(*dst->checks));
+	}
+	if (src->nr)
+		memcpy(dst->checks + dst->nr, src->checks, src->nr * sizeof(*src->checks));
+	dst->nr += src->nr;
+	dst->failures += src->failures;
+	dst->warnings += src->warnings;
+	free(src->checks);
+	src->checks = NULL;
+	src->nr = src->alloc = src->failures = src->warnings = 0;
+#define TAKE(field) do { if (!dst->field) { dst->field = src->field; src->field = NULL; } } while (0)
+	TAKE(box);
+	TAKE(name);
+	TAKE(commit);
+	TAKE(hint);
+#undef TAKE
+	if (!dst->state)
+		dst->state = src->state;
+	if (!dst->trust_source)
+		dst->trust_source = src->trust_source;
+	for (size_t i = 0; i < src->signers.nr; i++)
+		if (!strlist_has(&dst->signers, src->signers.items[i]))
+			strlist_add(&dst->signers, src->signers.items[i]);
+	verify_report_release(src);
 }
 
 const char *verify_status_name(enum verify_status s)

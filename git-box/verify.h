@@ -3,6 +3,7 @@
 
 #include <git2.h>
 #include <jansson.h>
+#include <stdarg.h>
 
 #include "util.h"
 
@@ -79,6 +80,23 @@ struct verify_report {
  */
 int verify_repository(struct verify_report *out, git_repository *repo, const char *rev,
 		      const struct verify_options *o);
+
+/*
+ * Append a check to a report (the bundle reader adds its own around
+ * verify_repository()'s); `detail` is printf-formatted.
+ */
+void verify_report_add(struct verify_report *r, enum verify_status status, const char *check,
+		       const char *event, const git_oid *commit, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+void verify_report_addv(struct verify_report *r, enum verify_status status, const char *check,
+			const char *event, const git_oid *commit, const char *path, const char *fmt,
+			va_list ap) __attribute__((format(printf, 7, 0)));
+
+/*
+ * Move every check of `src` to the end of `dst`, and the fields `dst`
+ * lacks (box, name, commit, state, trust, hint); `src` is released.
+ */
+void verify_report_take(struct verify_report *dst, struct verify_report *src);
 
 /* "ok", "warn", "FAIL" (text) and "ok", "warn", "fail" (JSON). */
 const char *verify_status_name(enum verify_status s);
