@@ -1213,9 +1213,22 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 			      "no manifests: there is no %s in this repository", BOX_NOTES_REF);
 		goto out;
 	}
-	if (!v.ev.nr) {
+	if (!v.ev.nr && !v.ev.noted_nr) {
 		could_not_run(out, "fetch them: " FETCH_HINT,
 			      "no manifest on the box's history: %s has no note on it", BOX_NOTES_REF);
+		goto out;
+	}
+	if (!v.ev.nr) {
+		/*
+		 * The notes are here, on other commits: a history rewritten
+		 * under its manifests, or another box's notes. Either way the
+		 * record does not hold: a failure, not a missing fetch.
+		 */
+		add(out, VERIFY_FAIL, "chain", NULL, &v.tip, NULL,
+		    "none of the %zu notes of %s is on the box's history up to %.12s: "
+		    "the history was rewritten under its manifests, or the notes are another box's",
+		    v.ev.noted_nr, BOX_NOTES_REF, git_oid_tostr_s(&v.tip));
+		ret = 0;
 		goto out;
 	}
 	if (setup_signers(&v) < 0 || setup_anchors(&v) < 0)

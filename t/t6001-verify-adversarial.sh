@@ -415,6 +415,23 @@ test_expect_success 'without refs/notes/box verify exits 2 and says how to fetch
 	grep "^hint: fetch them: git fetch origin refs/notes/box:refs/notes/box .refs/tags/box/\*:refs/tags/box/\*.$" err
 '
 
+test_expect_success 'a history rewritten under its notes fails: none of them is on it' '
+	fresh rewritten &&
+	(
+		cd rewritten &&
+		git -c core.hooksPath=/dev/null filter-branch -f --tree-filter \
+			"chmod u+w input/data.csv; echo forged >>input/data.csv" -- main >/dev/null 2>&1
+	) &&
+	test "$(git -C rewritten rev-parse main)" != "$(git -C box rev-parse main)" &&
+	test_expect_code 1 v rewritten >out 2>err &&
+	test_must_be_empty err &&
+	grep "^FAIL chain: [0-9a-f]\{12\}: none of the [0-9]* notes of refs/notes/box is on the box.s history up to [0-9a-f]\{12\}: the history was rewritten" out &&
+	grep "^FAILED: " out &&
+	test_expect_code 1 v rewritten --json >out.json &&
+	grep "\"verdict\": \"failed\"" out.json &&
+	grep "\"state\": null" out.json
+'
+
 test_expect_success 'a seal taken away by the host: a warning without --expect-seal, a failure with it' '
 	seal=$(git -C box notes --ref=box show main | sed "/$BEGIN_SIG/,\$d" | sha256sum | cut -d" " -f1) &&
 	fresh unsealed &&
