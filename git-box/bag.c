@@ -601,7 +601,7 @@ out:
 }
 
 /* Close the file begun last: it must have all its bytes. */
-static int finish_file(struct bag_writer *w)
+static int finish_file(struct bag_writer *w, unsigned char *sha256)
 {
 	unsigned char md[32];
 	char hex[65];
@@ -622,6 +622,8 @@ static int finish_file(struct bag_writer *w)
 		box_error_set("cannot compute a sha256 digest");
 		return writer_fail(w);
 	}
+	if (sha256)
+		memcpy(sha256, md, sizeof(md));
 	hex_encode(hex, md, sizeof(md));
 	if (w->open_payload) {
 		struct buf path = BUF_INIT;
@@ -711,7 +713,7 @@ static int add_file(struct bag_writer *w, const char *path, uint64_t size, int e
 		box_error_set("the bag writer for '%s' cannot take more files", w->path);
 		return -1;
 	}
-	if (finish_file(w) < 0)
+	if (finish_file(w, NULL) < 0)
 		return -1;
 	if (payload && w->tags) {
 		box_error_set("payload file '%s' added after tag files", shown(&q, path));
@@ -759,6 +761,15 @@ int bag_writer_add_payload(struct bag_writer *w, const char *path, uint64_t size
 int bag_writer_add_tag(struct bag_writer *w, const char *path, uint64_t size)
 {
 	return add_file(w, path, size, 0, 0);
+}
+
+int bag_writer_end_file(struct bag_writer *w, unsigned char sha256[32])
+{
+	if (w->failed || w->committed || !w->open) {
+		box_error_set("the bag writer for '%s' has no file to end", w->path);
+		return w->failed ? -1 : writer_fail(w);
+	}
+	return finish_file(w, sha256);
 }
 
 int bag_writer_write(struct bag_writer *w, const void *data, size_t len)
@@ -939,7 +950,7 @@ int bag_writer_commit(struct bag_writer *w)
 		box_error_set("the bag writer for '%s' cannot commit", w->path);
 		return -1;
 	}
-	if (finish_file(w) < 0)
+	if (finish_file(w, NULL) < 0)
 		return -1;
 
 	if (!gmtime_r(&t, &tm)) {
