@@ -128,8 +128,13 @@ static int list_files(struct export_files *out, git_tree *tree, const char *bag_
 	return 0;
 }
 
-static int write_payload(struct export_result *r, struct bag_writer *w, git_repository *repo,
-			 const struct export_files *files, const struct export_options *o)
+/*
+ * Stream every file of the tree into the bag, and record in `known` the
+ * size and SHA-256 of each blob as the bag writer hashed it.
+ */
+static int write_payload(struct export_result *r, struct hash_known *known, struct bag_writer *w,
+			 git_repository *repo, const struct export_files *files,
+			 const struct export_options *o)
 {
 	struct catfile *cf = NULL;
 	char *chunk = NULL;
@@ -141,6 +146,7 @@ static int write_payload(struct export_result *r, struct bag_writer *w, git_repo
 	chunk = xmalloc(CHUNK);
 	for (size_t i = 0; i < files->nr; i++) {
 		const struct export_file *f = &files->items[i];
+		unsigned char sha256[SHA256_LEN];
 		uint64_t size;
 		ssize_t n;
 
@@ -160,12 +166,14 @@ static int write_payload(struct export_result *r, struct bag_writer *w, git_repo
 			if (o->progress)
 				o->progress(o->progress_data, r->payload_files, r->payload_bytes);
 		}
-		if (n < 0)
+		if (n < 0 || bag_writer_end_file(w, sha256) < 0)
 			goto out;
+		hash_known_add(known, &f->id, size, sha256);
 		r->payload_files++;
 		if (o->progress)
 			o->progress(o->progress_data, r->payload_files, r->payload_bytes);
 	}
+	hash_known_sort(known);
 	ret = 0;
 out:
 	free(chunk);
@@ -449,6 +457,7 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	struct policy policy = POLICY_INIT;
 	struct tsa_tag stamp = TSA_TAG_INIT;
 	struct export_files files = { NULL, 0, 0 };
+	struct hash_known known = HASH_KNOWN_INIT;
 	struct bag_writer_opts wo = BAG_WRITER_OPTS_INIT;
 	struct bag_writer *w = NULL;
 	struct child git_bundle = CHILD_INIT;
@@ -562,8 +571,12 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	    bag_writer_add_info(w, "External-Description", description.ptr) < 0 ||
 	    bag_writer_add_info(w, "Git-Box-Commit", commit_hex) < 0)
 		goto out;
-	if (write_payload(out, w, repo, &files, o) < 0)
+	if (write_payload(out, &known, w, repo, &files, o) < 0)
 		goto out;
+	/* Verify, say, with the digests just computed, while git bundle create packs. */
+	if (o->after_payload && o->after_payload(o->after_payload_data, &known) < 0)
+		goto out;
+	hash_known_release(&known);
 	if (bundle_finish(&git_bundle, 0) < 0)
 		goto out;
 	if (add_tag_buf(w, "box/README.txt", readme.ptr, readme.len) < 0 ||
@@ -595,6 +608,7 @@ out:
 	free(bundle);
 	free(origin);
 	export_files_release(&files);
+	hash_known_release(&known);
 	tsa_tag_release(&stamp);
 	policy_release(&policy);
 	manifest_release(&m);
