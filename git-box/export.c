@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -189,6 +190,63 @@ out:
 		free(first);
 	}
 	return ret;
+}
+
+/* ---- after the payload: verify, beside the tag files ----------------------- */
+
+/*
+ * The caller's after_payload (git box verify, for box/verify.json) runs
+ * in a thread of its own while the tag files before box/verify.json are
+ * written: from then on export_write() makes no libgit2 call until it
+ * has joined the thread, so the repository is the callback's alone.
+ */
+struct after_payload {
+	const struct export_options *o;
+	const struct hash_known *known;
+	pthread_t thread;
+	int running;
+	int ret;
+	char *error;                    /* the callback's box_error (thread-local) */
+};
+
+static void run_after_payload(struct after_payload *ap)
+{
+	ap->ret = ap->o->after_payload(ap->o->after_payload_data, ap->known);
+	if (ap->ret < 0)
+		ap->error = xstrdup(box_error_last());
+}
+
+static void *after_payload_thread(void *data)
+{
+	run_after_payload(data);
+	return NULL;
+}
+
+static void after_payload_start(struct after_payload *ap, const struct export_options *o,
+				const struct hash_known *known)
+{
+	ap->o = o;
+	ap->known = known;
+	if (!o->after_payload)
+		return;
+	if (!pthread_create(&ap->thread, NULL, after_payload_thread, ap))
+		ap->running = 1;
+	else
+		run_after_payload(ap);  /* no thread to be had: in this one, then */
+}
+
+/* Wait for the callback; its return, with its box_error when it failed. */
+static int after_payload_finish(struct after_payload *ap)
+{
+	if (ap->running) {
+		pthread_join(ap->thread, NULL);
+		ap->running = 0;
+	}
+	if (ap->ret < 0)
+		box_error_set("%s", ap->error ? ap->error : "");
+	free(ap->error);
+	ap->error = NULL;
+	return ap->ret;
 }
 
 /* ---- box/repo.bundle -------------------------------------------------------- */
@@ -458,6 +516,7 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	struct tsa_tag stamp = TSA_TAG_INIT;
 	struct export_files files = { NULL, 0, 0 };
 	struct hash_known known = HASH_KNOWN_INIT;
+	struct after_payload ap = { NULL, NULL, 0, 0, 0, NULL };
 	struct bag_writer_opts wo = BAG_WRITER_OPTS_INIT;
 	struct bag_writer *w = NULL;
 	struct child git_bundle = CHILD_INIT;
@@ -573,10 +632,11 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 		goto out;
 	if (write_payload(out, &known, w, repo, &files, o) < 0)
 		goto out;
-	/* Verify, say, with the digests just computed, while git bundle create packs. */
-	if (o->after_payload && o->after_payload(o->after_payload_data, &known) < 0)
-		goto out;
-	hash_known_release(&known);
+	/*
+	 * Verify, say, with the digests just computed, beside the other
+	 * tag files: no libgit2 call here until after_payload_finish().
+	 */
+	after_payload_start(&ap, o, &known);
 	if (bundle_finish(&git_bundle, 0) < 0)
 		goto out;
 	if (add_tag_buf(w, "box/README.txt", readme.ptr, readme.len) < 0 ||
@@ -584,14 +644,26 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	    (out->signatures && add_tag_buf(w, "box/manifest.json.asc", signatures.ptr, signatures.len) < 0) ||
 	    (out->timestamp_tag && add_tag_buf(w, "box/manifest.tsr", stamp.der, stamp.der_len) < 0) ||
 	    add_tag_file(w, "box/repo.bundle", bundle) < 0 ||
-	    (out->tsa_chain && add_tag_buf(w, "box/tsa-chain.pem", chain.ptr, chain.len) < 0) ||
-	    (o->verify_json && add_tag_buf(w, "box/verify.json", o->verify_json->ptr, o->verify_json->len) < 0))
+	    (out->tsa_chain && add_tag_buf(w, "box/tsa-chain.pem", chain.ptr, chain.len) < 0))
+		goto out;
+	if (after_payload_finish(&ap) < 0)
+		goto out;
+	if (o->verify_json && add_tag_buf(w, "box/verify.json", o->verify_json->ptr, o->verify_json->len) < 0)
 		goto out;
 	if (bag_writer_commit(w) < 0)
 		goto out;
 	bag_writer_digest(w, &out->bytes, out->sha256);
 	ret = 0;
 out:
+	if (ap.running) {
+		/* The first error stands. */
+		char *first = xstrdup(box_error_last());
+
+		after_payload_finish(&ap);
+		box_error_set("%s", first);
+		free(first);
+	}
+	free(ap.error);
 	if (git_bundle.pid > 0) {
 		/* The first error stands. */
 		char *first = xstrdup(box_error_last());

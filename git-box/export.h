@@ -28,11 +28,14 @@
 typedef void (*export_progress_fn)(void *data, uint64_t files, uint64_t bytes);
 
 /*
- * Called once the payload is written, before the first tag file, with
- * the size and SHA-256 of every payload blob, by blob id, as the bag
- * writer hashed them (hash.h; for verify_options.known). It may fill the
- * buffer export_options.verify_json points to. A negative return fails
- * the export, with the callback's box_error.
+ * Called once the payload is written, with the size and SHA-256 of every
+ * payload blob, by blob id, as the bag writer hashed them (hash.h; for
+ * verify_options.known). It runs in a thread of its own while the tag
+ * files before box/verify.json are written, and may use the box's
+ * repository (export makes no libgit2 call until it returns) and fill
+ * the buffer export_options.verify_json points to, which is written
+ * after it returns. A negative return fails the export, with the
+ * callback's box_error.
  */
 typedef int (*export_payload_fn)(void *data, const struct hash_known *payload);
 
