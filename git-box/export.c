@@ -632,6 +632,7 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 		goto out;
 	if (write_payload(out, &known, w, repo, &files, o) < 0)
 		goto out;
+	export_files_release(&files);   /* before verify builds lists of its own */
 	/*
 	 * Verify, say, with the digests just computed, beside the other
 	 * tag files: no libgit2 call here until after_payload_finish().
