@@ -632,7 +632,7 @@ static int pick_commit(struct reader *rd, const char **rev, int *rev_given)
 	int not_a_box, on = 0;
 
 	memset(&b, 0, sizeof(b));
-	if (box_open(&b, rd->repo, &not_a_box) < 0) {
+	if (box_open_flags(&b, rd->repo, &not_a_box, BOX_OPEN_POLICY_AT_INIT) < 0) {
 		b.repo = NULL;
 		box_release(&b);
 		add(rd->r, VERIFY_FAIL, "bundle", NULL, NULL, BUNDLE_FILE, "it holds no git box: %s",
