@@ -629,6 +629,7 @@ static int pick_commit(struct reader *rd, const char **rev, int *rev_given)
 {
 	struct box b;
 	git_commit *commit = NULL;
+	git_oid notes;
 	int not_a_box, on = 0;
 
 	memset(&b, 0, sizeof(b));
@@ -638,6 +639,15 @@ static int pick_commit(struct reader *rd, const char **rev, int *rev_given)
 		add(rd->r, VERIFY_FAIL, "bundle", NULL, NULL, BUNDLE_FILE, "it holds no git box: %s",
 		    box_error_last());
 		box_error_clear();
+		return 0;
+	}
+	if (git_reference_name_to_id(&notes, rd->repo, BOX_NOTES_REF) < 0) {
+		/* On a clone that is a fetch to make; in a bundle, evidence missing. */
+		git_error_clear();
+		b.repo = NULL;
+		box_release(&b);
+		add(rd->r, VERIFY_FAIL, "bundle", NULL, NULL, BUNDLE_FILE,
+		    "it holds no %s: the box's manifests are missing", BOX_NOTES_REF);
 		return 0;
 	}
 	if (git_commit_lookup(&commit, rd->repo, &rd->commit) < 0)
