@@ -580,64 +580,30 @@ out:
 
 /* ---- all of it ---------------------------------------------------------------------- */
 
-/*
- * SIGINT, SIGTERM and SIGHUP are held off while a bundle is read: the
- * first one is noted, the reading stops at the next step, every
- * temporary file and folder is removed, and only then is the signal
- * delivered again, as it came, with the handler the caller had.
- */
-static const int held_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static volatile sig_atomic_t caught_signal;
-
-static void note_signal(int sig)
-{
-	if (!caught_signal)
-		caught_signal = sig;
-}
-
-static void hold_signals(struct sigaction *old)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = note_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	caught_signal = 0;
-	for (size_t i = 0; i < sizeof(held_signals) / sizeof(*held_signals); i++)
-		sigaction(held_signals[i], &sa, &old[i]);
-}
-
-static void release_signals(const struct sigaction *old)
-{
-	for (size_t i = 0; i < sizeof(held_signals) / sizeof(*held_signals); i++)
-		sigaction(held_signals[i], &old[i], NULL);
-	if (caught_signal)
-		raise(caught_signal);
-}
-
-static int interrupted(void)
-{
-	if (!caught_signal)
-		return 0;
-	box_error_set("interrupted by signal %d", (int)caught_signal);
-	return 1;
-}
-
 /* Which commit to verify: Git-Box-Commit, which must be on the box branch. */
 static int pick_commit(struct reader *rd, const char **rev, int *rev_given)
 {
 	struct box b;
 	git_commit *commit = NULL;
+	git_oid notes;
 	int not_a_box, on = 0;
 
 	memset(&b, 0, sizeof(b));
-	if (box_open(&b, rd->repo, &not_a_box) < 0) {
+	if (box_open_flags(&b, rd->repo, &not_a_box, BOX_OPEN_POLICY_AT_INIT) < 0) {
 		b.repo = NULL;
 		box_release(&b);
 		add(rd->r, VERIFY_FAIL, "bundle", NULL, NULL, BUNDLE_FILE, "it holds no git box: %s",
 		    box_error_last());
 		box_error_clear();
+		return 0;
+	}
+	if (git_reference_name_to_id(&notes, rd->repo, BOX_NOTES_REF) < 0) {
+		/* On a clone that is a fetch to make; in a bundle, evidence missing. */
+		git_error_clear();
+		b.repo = NULL;
+		box_release(&b);
+		add(rd->r, VERIFY_FAIL, "bundle", NULL, NULL, BUNDLE_FILE,
+		    "it holds no %s: the box's manifests are missing", BOX_NOTES_REF);
 		return 0;
 	}
 	if (git_commit_lookup(&commit, rd->repo, &rd->commit) < 0)
@@ -672,7 +638,7 @@ int bundle_verify(struct verify_report *out, const char *path, const struct veri
 	char rev_hex[GIT_OID_HEXSZ + 1];
 	const char *rev = NULL, *id;
 	int fd = -1, ret = -1, go, picked;
-	struct sigaction old[sizeof(held_signals) / sizeof(*held_signals)];
+	struct held_signals held;
 
 	memset(out, 0, sizeof(*out));
 	memset(&rd, 0, sizeof(rd));
@@ -688,13 +654,13 @@ int bundle_verify(struct verify_report *out, const char *path, const struct veri
 			return -1;
 		}
 	}
-	hold_signals(old);
+	signals_hold(&held);
 	if (open_archive(&fd, path) < 0 || make_tmp(&rd) < 0)
 		goto out;
 	go = check_bag(&rd, fd, bo);
 	close(fd);
 	fd = -1;
-	if (interrupted())
+	if (signals_caught())
 		go = -1;
 	if (go <= 0) {
 		ret = go;
@@ -703,7 +669,7 @@ int bundle_verify(struct verify_report *out, const char *path, const struct veri
 	go = check_header(&rd);
 	if (go > 0)
 		go = import_bundle(&rd);
-	if (interrupted())
+	if (signals_caught())
 		go = -1;
 	if (go <= 0) {
 		ret = go;
@@ -718,7 +684,7 @@ int bundle_verify(struct verify_report *out, const char *path, const struct veri
 		memcpy(rev_hex, rev, sizeof(rev_hex));
 		rev = rev_hex;
 	}
-	if (verify_repository(&history, rd.repo, rev, &vo) < 0 || interrupted()) {
+	if (verify_repository(&history, rd.repo, rev, &vo) < 0 || signals_caught()) {
 		verify_report_take(out, &history);
 		goto out;
 	}
@@ -744,6 +710,6 @@ out:
 	free(rd.bundle);
 	free(rd.git_dir);
 	bag_report_release(&rd.bag);
-	release_signals(old);
+	signals_release(&held);
 	return ret;
 }

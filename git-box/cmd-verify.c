@@ -114,7 +114,8 @@ int cmd_verify(int argc, char **argv)
 	git_repository *repo = NULL;
 	const char *rev = NULL, *env;
 	struct bundle_options bo = BUNDLE_OPTIONS_INIT;
-	int c, json = 0, quiet = 0, forced = 0, bundle = 0, ret = BOX_ERROR;
+	struct held_signals held;
+	int c, json = 0, quiet = 0, forced = 0, bundle = 0, failed, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "hq", options, &usage, &ret)) != -1) {
 		if (c == PARSE_OPTIONS_EXIT)
@@ -164,7 +165,16 @@ int cmd_verify(int argc, char **argv)
 		error_last(NULL);
 		goto out;
 	}
-	if (verify_repository(&r, repo, rev, &o) < 0) {
+	/* Verify keeps a private GnuPG home meanwhile: a signal waits for it to go. */
+	signals_hold(&held);
+	failed = verify_repository(&r, repo, rev, &o) < 0;
+	if (signals_caught()) {
+		error_last(NULL);
+		signals_release(&held);
+		goto out;
+	}
+	signals_release(&held);
+	if (failed) {
 		error_last(NULL);
 		if (r.hint)
 			hint("%s", r.hint);

@@ -113,15 +113,33 @@ static int read_policy_at(struct policy *out, git_repository *repo, const git_oi
 	return ret;
 }
 
-/* Try `refname` as the box branch: 1 if it is one, 0 if not, -1 on error. */
-static int try_branch(struct box *b, const char *refname)
+static int find_init_commit(struct box *b);
+
+/*
+ * Try `refname` as the box branch: 1 if it is one, 0 if not, -1 on error.
+ * The policy that says so is the tip's, or with BOX_OPEN_POLICY_AT_INIT
+ * the init commit's.
+ */
+static int try_branch(struct box *b, const char *refname, unsigned flags)
 {
+	char *origin = NULL;
 	git_oid tip;
 	int found;
 
 	if (git_reference_name_to_id(&tip, b->repo, refname) < 0)
 		return 0;
-	found = read_policy_at(&b->policy, b->repo, &tip, refname);
+	if (!(flags & BOX_OPEN_POLICY_AT_INIT)) {
+		found = read_policy_at(&b->policy, b->repo, &tip, refname);
+	} else {
+		if (!repo_commit_has_path(b->repo, &tip, POLICY_PATH))
+			return 0;
+		git_oid_cpy(&b->tip, &tip);
+		if (find_init_commit(b) < 0)
+			return -1;
+		origin = xstrdup(git_oid_tostr_s(&b->id));
+		found = read_policy_at(&b->policy, b->repo, &b->id, origin);
+		free(origin);
+	}
 	if (found <= 0)
 		return found;
 	if (strcmp(refname + strlen("refs/heads/"), b->policy.branch)) {
@@ -133,7 +151,7 @@ static int try_branch(struct box *b, const char *refname)
 	return 1;
 }
 
-static int find_box_branch(struct box *b)
+static int find_box_branch(struct box *b, unsigned flags)
 {
 	git_reference *head = NULL;
 	git_branch_iterator *it = NULL;
@@ -149,12 +167,15 @@ static int find_box_branch(struct box *b)
 		git_oid tip;
 
 		if (starts_with(target, "refs/heads/")) {
-			found = try_branch(b, target);
+			found = try_branch(b, target, flags);
 			if (!found && !git_reference_name_to_id(&tip, b->repo, target)) {
 				found = read_policy_at(&head_policy, b->repo, &tip, target);
+				/* At init, a policy broken since is for the caller to find. */
+				if (found < 0 && (flags & BOX_OPEN_POLICY_AT_INIT))
+					found = 0;
 				if (found > 0) {
 					char *box_ref = xstrfmt("refs/heads/%s", head_policy.branch);
-					found = try_branch(b, box_ref);
+					found = try_branch(b, box_ref, flags);
 					free(box_ref);
 				}
 			}
@@ -168,7 +189,7 @@ static int find_box_branch(struct box *b)
 	if (git_branch_iterator_new(&it, b->repo, GIT_BRANCH_LOCAL) < 0)
 		return 0;
 	while (!found && !git_branch_next(&ref, &type, it)) {
-		found = try_branch(b, git_reference_name(ref));
+		found = try_branch(b, git_reference_name(ref), flags);
 		git_reference_free(ref);
 	}
 	git_branch_iterator_free(it);
@@ -208,11 +229,16 @@ out:
 
 int box_open(struct box *out, git_repository *repo, int *not_a_box)
 {
+	return box_open_flags(out, repo, not_a_box, 0);
+}
+
+int box_open_flags(struct box *out, git_repository *repo, int *not_a_box, unsigned flags)
+{
 	int found;
 
 	*not_a_box = 0;
 	out->repo = repo;
-	found = find_box_branch(out);
+	found = find_box_branch(out, flags);
 	if (found < 0) {
 		box_error_wrap("cannot read the box's policy");
 		return -1;

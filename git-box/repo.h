@@ -56,6 +56,14 @@ int repo_open_from_env(git_repository **out);
  * whether the repository simply has no box (so "run git box init").
  */
 int box_open(struct box *out, git_repository *repo, int *not_a_box);
+/*
+ * The same, with the policy read at the box's init commit instead of the
+ * tip: verify opens a box so, since a policy changed or broken after the
+ * freeze is a finding of its own, not a reason it cannot run. The
+ * branch must still carry a policy at its tip.
+ */
+#define BOX_OPEN_POLICY_AT_INIT 1
+int box_open_flags(struct box *out, git_repository *repo, int *not_a_box, unsigned flags);
 void box_release(struct box *b);
 
 /* Read a blob at `path` in `commit`'s tree into `out`, refusing blobs over max bytes. */

@@ -421,3 +421,41 @@ int remove_tree(const char *path)
 	}
 	return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 }
+
+static const int held_signal_numbers[HELD_SIGNALS_NR] = { SIGINT, SIGTERM, SIGHUP };
+static volatile sig_atomic_t caught_signal;
+
+static void note_signal(int sig)
+{
+	if (!caught_signal)
+		caught_signal = sig;
+}
+
+void signals_hold(struct held_signals *h)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = note_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	caught_signal = 0;
+	for (size_t i = 0; i < HELD_SIGNALS_NR; i++)
+		sigaction(held_signal_numbers[i], &sa, &h->old[i]);
+}
+
+int signals_caught(void)
+{
+	if (!caught_signal)
+		return 0;
+	box_error_set("interrupted by signal %d", (int)caught_signal);
+	return caught_signal;
+}
+
+void signals_release(const struct held_signals *h)
+{
+	for (size_t i = 0; i < HELD_SIGNALS_NR; i++)
+		sigaction(held_signal_numbers[i], &h->old[i], NULL);
+	if (caught_signal)
+		raise(caught_signal);
+}

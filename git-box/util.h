@@ -99,4 +99,22 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Remove a file or a whole folder tree, without following links. */
 int remove_tree(const char *path);
 
+#include <signal.h>
+
+/*
+ * Hold SIGINT, SIGTERM and SIGHUP off while temporary files exist: the
+ * first one is noted, not acted on; the caller stops at its next step
+ * (signals_caught()), removes what it made, and signals_release() then
+ * delivers the signal again, as it came, with the handler it had. Not
+ * nested: one hold at a time.
+ */
+#define HELD_SIGNALS_NR 3
+struct held_signals {
+	struct sigaction old[HELD_SIGNALS_NR];
+};
+void signals_hold(struct held_signals *h);
+/* The signal noted since signals_hold() (box_error says so), or 0. */
+int signals_caught(void);
+void signals_release(const struct held_signals *h);
+
 #endif

@@ -1200,7 +1200,7 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 	}
 	if (check_repository(&v) < 0)
 		goto out;
-	if (box_open(&v.box, repo, &not_a_box) < 0) {
+	if (box_open_flags(&v.box, repo, &not_a_box, BOX_OPEN_POLICY_AT_INIT) < 0) {
 		v.box.repo = NULL;
 		if (not_a_box)
 			could_not_run(out, "clone the box with its branch, or name the right repository",

@@ -170,6 +170,34 @@ test_expect_success 'stock openssl ts -verify accepts the seal timestamp' '
 	grep "^Verification: OK$" out
 '
 
+test_expect_success 'a SIGTERM while signatures are checked: the private GnuPG home goes, then verify dies of it' '
+	mkdir -p sigbin sigtmp sighome &&
+	real_gpg=$(command -v gpg) &&
+	cat >sigbin/gpg <<-EOF &&
+	#!/bin/sh
+	# Hold verify in its signature checks long enough for the test to signal it.
+	touch "$PWD/gpg-started"
+	sleep 2
+	exec "$real_gpg" "\$@"
+	EOF
+	chmod +x sigbin/gpg &&
+	git config -f sighome/.gitconfig gpg.program "$PWD/sigbin/gpg" &&
+	(
+		HOME=$PWD/sighome TMPDIR=$PWD/sigtmp && export HOME TMPDIR &&
+		exec git-box -C audit verify --trust-signer $ALICE --keyring "$PWD/signers.asc" >out 2>err
+	) &
+	pid=$! &&
+	n=0 &&
+	while ! test -f gpg-started && test $n -lt 100; do sleep 0.1; n=$((n + 1)); done &&
+	test -f gpg-started &&
+	ls -A sigtmp >during &&
+	test -s during &&
+	kill -TERM $pid &&
+	test_expect_code 143 wait $pid &&
+	ls -A sigtmp >left &&
+	test_must_be_empty left
+'
+
 test_expect_success 'verify -h prints the usage; a stray argument exits 2' '
 	git box verify -h >out &&
 	grep "^usage: git box verify \[--json\] \[--quiet\]" out &&

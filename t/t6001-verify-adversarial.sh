@@ -209,6 +209,16 @@ test_expect_success 'the policy changed after the freeze fails' '
 	grep "^FAIL frozen: [0-9a-f]*: .\.box/policy\.yaml.: read-only policy: modified after the inputs were frozen$" out
 '
 
+test_expect_success 'a policy broken after the freeze fails as a change, not as could-not-run' '
+	fresh brokenpolicy open &&
+	(cd brokenpolicy && chmod u+w .box .box/policy.yaml && echo "bogus: [" >>.box/policy.yaml &&
+	 box_nohooks commit -q -a -m "break the policy") &&
+	test_expect_code 1 git -C brokenpolicy box verify >out 2>err &&
+	test_must_be_empty err &&
+	grep "^FAIL frozen: [0-9a-f]*: .\.box/policy\.yaml.: read-only policy: modified after the inputs were frozen$" out &&
+	grep "^FAILED: " out
+'
+
 test_expect_success 'a commit that breaks a policy rule is a warning, not a failure' '
 	fresh rule open &&
 	(cd rule && box_commit secret secret.key && box_nohooks commit -q --allow-empty -m x) &&

@@ -225,6 +225,14 @@ test_expect_success 'a thin repo.bundle is refused, naming the missing commit' '
 	grep "^FAIL bundle: .box/repo.bundle.: thin: it needs commit $(git -C box rev-parse HEAD~1)" out
 '
 
+test_expect_success 'a repo.bundle without refs/notes/box fails: the manifests are missing' '
+	(cd box && git bundle create -q ../nonotes.bundle main 2>/dev/null) &&
+	retar good.tar nonotes.tar "chmod -R u+w . && cp ../../nonotes.bundle box/repo.bundle && rebag" &&
+	verify_fails nonotes.tar &&
+	grep "^ok   bag: " out &&
+	grep "^FAIL bundle: .box/repo.bundle.: it holds no refs/notes/box: the box.s manifests are missing$" out
+'
+
 test_expect_success 'a repo.bundle that is not a git bundle is refused' '
 	retar good.tar junk.tar "chmod -R u+w . && echo junk >box/repo.bundle && rebag" &&
 	verify_fails junk.tar &&
