@@ -161,7 +161,9 @@ static int copy_to_stdout(const char *path)
  * box/verify.json: git box verify --json on the exported commit, with the
  * roots the repository names (the report says so), run once the payload
  * is written, with the digests the bag writer computed of its blobs
- * (verify.h: verify_options.known), so that no blob is hashed twice.
+ * (verify.h: verify_options.known), so that no blob is hashed twice. It
+ * runs in export's thread for it (export.h: export_payload_fn): it
+ * prints nothing, and leaves its findings in `report` and `json`.
  */
 struct export_verify {
 	const struct box *box;
