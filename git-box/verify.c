@@ -717,7 +717,6 @@ static int hash_tree(struct hash_files *cur, size_t *hashed, struct verifier *v,
 	for (size_t i = 0; i < cur->nr; i++) {
 		struct hash_file *f = &cur->items[i];
 		const struct hash_file *old = find_file(prev, f->path);
-
 		const struct hash_known_blob *k;
 
 		if (old && git_oid_equal(&old->id, &f->id) && old->mode == f->mode) {
