@@ -63,16 +63,25 @@ static const char bag_txt[] = "BagIt-Version: 1.0\nTag-File-Character-Encoding: 
  * locale a UTF-8 name cannot be converted and pax headers fall back to
  * hdrcharset=BINARY, which GNU tar warns about; C.UTF-8 makes names go
  * through unchanged. Only the calling thread is switched, and only for
- * the span of our own calls.
+ * the span of our own calls. Making the locale loads it from disk, so the
+ * writer makes it once and switches to it for each header.
  */
 struct utf8_scope {
 	locale_t loc, old;
+	int owned;
 };
+
+static void utf8_use(struct utf8_scope *s, locale_t loc)
+{
+	s->loc = loc;
+	s->old = loc ? uselocale(loc) : (locale_t)0;
+	s->owned = 0;
+}
 
 static void utf8_enter(struct utf8_scope *s)
 {
-	s->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-	s->old = s->loc ? uselocale(s->loc) : (locale_t)0;
+	utf8_use(s, newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0));
+	s->owned = 1;
 }
 
 static void utf8_leave(struct utf8_scope *s)
@@ -80,7 +89,8 @@ static void utf8_leave(struct utf8_scope *s)
 	if (!s->loc)
 		return;
 	uselocale(s->old);
-	freelocale(s->loc);
+	if (s->owned)
+		freelocale(s->loc);
 	s->loc = (locale_t)0;
 }
 
@@ -392,6 +402,7 @@ struct bag_writer {
 	uint64_t flushed;         /* ... of which handed to writeback */
 	EVP_MD_CTX *out_md;       /* their SHA-256, when asked */
 	unsigned char out_sha256[32];
+	locale_t utf8;            /* C.UTF-8, for libarchive's names (utf8_scope) */
 
 	/* the file begun last */
 	int open;
@@ -495,7 +506,7 @@ static int write_header(struct bag_writer *w, const char *member, int dir, uint6
 	archive_entry_set_gid(e, 0);
 	archive_entry_copy_uname(e, "");
 	archive_entry_copy_gname(e, "");
-	utf8_enter(&scope);
+	utf8_use(&scope, w->utf8);
 	r = archive_write_header(w->a, e);
 	utf8_leave(&scope);
 	archive_entry_free(e);
@@ -601,7 +612,7 @@ out:
 }
 
 /* Close the file begun last: it must have all its bytes. */
-static int finish_file(struct bag_writer *w)
+static int finish_file(struct bag_writer *w, unsigned char *sha256)
 {
 	unsigned char md[32];
 	char hex[65];
@@ -622,6 +633,8 @@ static int finish_file(struct bag_writer *w)
 		box_error_set("cannot compute a sha256 digest");
 		return writer_fail(w);
 	}
+	if (sha256)
+		memcpy(sha256, md, sizeof(md));
 	hex_encode(hex, md, sizeof(md));
 	if (w->open_payload) {
 		struct buf path = BUF_INIT;
@@ -711,7 +724,7 @@ static int add_file(struct bag_writer *w, const char *path, uint64_t size, int e
 		box_error_set("the bag writer for '%s' cannot take more files", w->path);
 		return -1;
 	}
-	if (finish_file(w) < 0)
+	if (finish_file(w, NULL) < 0)
 		return -1;
 	if (payload && w->tags) {
 		box_error_set("payload file '%s' added after tag files", shown(&q, path));
@@ -759,6 +772,15 @@ int bag_writer_add_payload(struct bag_writer *w, const char *path, uint64_t size
 int bag_writer_add_tag(struct bag_writer *w, const char *path, uint64_t size)
 {
 	return add_file(w, path, size, 0, 0);
+}
+
+int bag_writer_end_file(struct bag_writer *w, unsigned char sha256[32])
+{
+	if (w->failed || w->committed || !w->open) {
+		box_error_set("the bag writer for '%s' has no file to end", w->path);
+		return w->failed ? -1 : writer_fail(w);
+	}
+	return finish_file(w, sha256);
 }
 
 int bag_writer_write(struct bag_writer *w, const void *data, size_t len)
@@ -851,6 +873,7 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 	w->name = xstrdup(opts->name);
 	w->time = opts->time;
 	w->md = EVP_MD_CTX_new();
+	w->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	if (opts->digest) {
 		w->out_md = EVP_MD_CTX_new();
 		if (!w->out_md || !EVP_DigestInit_ex(w->out_md, EVP_sha256(), NULL)) {
@@ -939,7 +962,7 @@ int bag_writer_commit(struct bag_writer *w)
 		box_error_set("the bag writer for '%s' cannot commit", w->path);
 		return -1;
 	}
-	if (finish_file(w) < 0)
+	if (finish_file(w, NULL) < 0)
 		return -1;
 
 	if (!gmtime_r(&t, &tm)) {
@@ -1022,6 +1045,8 @@ void bag_writer_free(struct bag_writer *w)
 	}
 	EVP_MD_CTX_free(w->md);
 	EVP_MD_CTX_free(w->out_md);
+	if (w->utf8)
+		freelocale(w->utf8);
 	for (size_t i = 0; i < w->tag_nr; i++)
 		free(w->taglines[i].path);
 	free(w->taglines);

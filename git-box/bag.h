@@ -93,6 +93,14 @@ int bag_writer_add_tag(struct bag_writer *w, const char *path, uint64_t size);
 int bag_writer_write(struct bag_writer *w, const void *data, size_t len);
 
 /*
+ * End the file begun last, which must have all its bytes, and hand back
+ * the SHA-256 of its content, as manifest-sha256.txt or
+ * tagmanifest-sha256.txt lists it. Optional: adding the next file or
+ * committing ends it all the same; nothing more may be written to it.
+ */
+int bag_writer_end_file(struct bag_writer *w, unsigned char sha256[32]);
+
+/*
  * Write bag-info.txt, manifest-sha256.txt and tagmanifest-sha256.txt,
  * finish the tar, flush it to disk and rename it to its path.
  */

@@ -159,35 +159,49 @@ static int copy_to_stdout(const char *path)
 
 /*
  * box/verify.json: git box verify --json on the exported commit, with the
- * roots the repository names (the report says so). Exit code on failure.
+ * roots the repository names (the report says so), run once the payload
+ * is written, with the digests the bag writer computed of its blobs
+ * (verify.h: verify_options.known), so that no blob is hashed twice. It
+ * runs in export's thread for it (export.h: export_payload_fn): it
+ * prints nothing, and leaves its findings in `report` and `json`.
  */
-static int run_verify(struct buf *out, struct verify_report *r, const struct box *b, const git_oid *commit)
+struct export_verify {
+	const struct box *box;
+	const git_oid *commit;
+	struct verify_report *report;
+	struct buf *json;
+	char *hint;                     /* why verify could not run, when it could not */
+};
+
+static int run_verify(void *data, const struct hash_known *payload)
 {
+	struct export_verify *ev = data;
 	struct verify_options o = VERIFY_OPTIONS_INIT;
 	char hex[GIT_OID_HEXSZ + 1];
 	json_t *report;
 	char *text;
-	int ret = BOX_ERROR;
+	int ret = -1;
 
-	git_oid_tostr(hex, sizeof(hex), commit);
+	git_oid_tostr(hex, sizeof(hex), ev->commit);
 	o.rev_given = 1;
-	if (verify_repository(r, b->repo, hex, &o) < 0) {
-		error("cannot verify %.12s for box/verify.json: %s", hex, box_error_last());
-		if (r->hint)
-			hint("%s", r->hint);
+	o.known = payload;
+	if (verify_repository(ev->report, ev->box->repo, hex, &o) < 0) {
+		box_error_wrap("cannot verify %.12s for box/verify.json", hex);
+		if (ev->report->hint)
+			ev->hint = xstrdup(ev->report->hint);
 		goto out;
 	}
-	report = verify_report_json(r);
+	report = verify_report_json(ev->report);
 	text = report ? json_dumps(report, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
 	json_decref(report);
 	if (!text) {
-		error("cannot write the verify report");
+		box_error_set("cannot write the verify report");
 		goto out;
 	}
-	buf_adds(out, text);
-	buf_addch(out, '\n');
+	buf_adds(ev->json, text);
+	buf_addch(ev->json, '\n');
 	free(text);
-	ret = BOX_OK;
+	ret = 0;
 out:
 	verify_options_release(&o);
 	return ret;
@@ -227,6 +241,7 @@ int cmd_export(int argc, char **argv)
 	struct export_result r = EXPORT_RESULT_INIT;
 	struct verify_report vr = VERIFY_REPORT_INIT;
 	struct buf verify_json = BUF_INIT;
+	struct export_verify ev = { NULL, NULL, NULL, NULL, NULL };
 	struct progress *progress = NULL;
 	enum bag_compression format = BAG_COMPRESS_NONE;
 	const char *rev = NULL, *output = NULL, *format_arg = NULL;
@@ -286,14 +301,15 @@ int cmd_export(int argc, char **argv)
 		tmpfile = xstrfmt("%s/bundle%s", tmpdir, export_suffix(format));
 	}
 
-	ret = run_verify(&verify_json, &vr, &box, &commit);
-	if (ret != BOX_OK)
-		goto out;
-	ret = BOX_ERROR;
-
+	ev.box = &box;
+	ev.commit = &commit;
+	ev.report = &vr;
+	ev.json = &verify_json;
 	eo.compression = format;
 	eo.digest = json;
 	eo.verify_json = &verify_json;
+	eo.after_payload = run_verify;
+	eo.after_payload_data = &ev;
 	progress = progress_start("Exporting files", 0);
 	eo.progress = progress_callback;
 	eo.progress_data = progress;
@@ -304,7 +320,9 @@ int cmd_export(int argc, char **argv)
 		warning("%s", r.warnings.items[i]);
 	if (err < 0) {
 		error_last(NULL);
-		if (err == BOX_EREFUSED)
+		if (ev.hint)
+			hint("%s", ev.hint);
+		else if (err == BOX_EREFUSED)
 			hint("'git box verify %.12s' checks the box and says what is wrong",
 			     git_oid_tostr_s(&commit));
 		ret = box_exit_code(err);
@@ -338,6 +356,7 @@ out:
 		free(tmpdir);
 	}
 	free(tmpfile);
+	free(ev.hint);
 	buf_release(&verify_json);
 	verify_report_release(&vr);
 	export_result_release(&r);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,8 +21,10 @@
 #define POLICY_MAX (1 << 20)
 #define TSA_CHAIN_MAX (16 << 20)
 #define CHUNK (128 * 1024)
-/* Requests sent to git cat-file ahead of the file being written. */
+/* Requests sent to git cat-file ahead of the file being written, over all readers. */
 #define AHEAD 32
+/* git cat-file processes reading the payload, when there is more than one core. */
+#define READERS 2
 
 char *export_bag_name(const char *box_name, const git_oid *commit)
 {
@@ -128,59 +131,133 @@ static int list_files(struct export_files *out, git_tree *tree, const char *bag_
 	return 0;
 }
 
-static int write_payload(struct export_result *r, struct bag_writer *w, git_repository *repo,
-			 const struct export_files *files, const struct export_options *o)
+/*
+ * Stream every file of the tree into the bag, and record in `known` the
+ * size and SHA-256 of each blob as the bag writer hashed it. Inflating
+ * git's objects is the slow part with many small files, so with more
+ * than one core two `git cat-file` readers take turns, file by file:
+ * one inflates the next file while the other's is being written. The
+ * files still go into the bag one at a time, in order.
+ */
+static int write_payload(struct export_result *r, struct hash_known *known, struct bag_writer *w,
+			 git_repository *repo, const struct export_files *files,
+			 const struct export_options *o)
 {
-	struct catfile *cf = NULL;
+	struct catfile *cf[READERS] = { NULL };
+	size_t readers = files->nr > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? READERS : 1;
 	char *chunk = NULL;
 	size_t requested = 0;
 	int ret = -1;
 
-	if (catfile_open(&cf, repo) < 0)
-		return -1;
+	for (size_t k = 0; k < readers; k++)
+		if (catfile_open(&cf[k], repo) < 0)
+			goto out;
 	chunk = xmalloc(CHUNK);
 	for (size_t i = 0; i < files->nr; i++) {
 		const struct export_file *f = &files->items[i];
+		struct catfile *reader = cf[i % readers];
+		unsigned char sha256[SHA256_LEN];
 		uint64_t size;
 		ssize_t n;
 
-		while (requested < files->nr && requested < i + AHEAD)
-			if (catfile_request(cf, &files->items[requested++].id) < 0)
+		for (; requested < files->nr && requested < i + AHEAD; requested++)
+			if (catfile_request(cf[requested % readers], &files->items[requested].id) < 0)
 				goto out;
-		if (catfile_header(cf, &f->id, &size) < 0) {
+		if (catfile_header(reader, &f->id, &size) < 0) {
 			box_error_wrap("cannot read '%s'", f->path);
 			goto out;
 		}
 		if (bag_writer_add_payload(w, f->path, size, f->executable) < 0)
 			goto out;
-		while ((n = catfile_read(cf, chunk, CHUNK)) > 0) {
+		while ((n = catfile_read(reader, chunk, CHUNK)) > 0) {
 			if (bag_writer_write(w, chunk, (size_t)n) < 0)
 				goto out;
 			r->payload_bytes += (uint64_t)n;
 			if (o->progress)
 				o->progress(o->progress_data, r->payload_files, r->payload_bytes);
 		}
-		if (n < 0)
+		if (n < 0 || bag_writer_end_file(w, sha256) < 0)
 			goto out;
+		hash_known_add(known, &f->id, size, sha256);
 		r->payload_files++;
 		if (o->progress)
 			o->progress(o->progress_data, r->payload_files, r->payload_bytes);
 	}
+	hash_known_sort(known);
 	ret = 0;
 out:
 	free(chunk);
 	if (!ret) {
-		if (catfile_close(cf) < 0)
-			ret = -1;
+		for (size_t k = 0; k < readers; k++)
+			if (catfile_close(cf[k]) < 0)
+				ret = -1;
 	} else {
 		/* git may still be writing: closing its pipes ends it; the first error stands. */
 		char *first = xstrdup(box_error_last());
 
-		catfile_close(cf);
+		for (size_t k = 0; k < readers; k++)
+			catfile_close(cf[k]);
 		box_error_set("%s", first);
 		free(first);
 	}
 	return ret;
+}
+
+/* ---- after the payload: verify, beside the tag files ----------------------- */
+
+/*
+ * The caller's after_payload (git box verify, for box/verify.json) runs
+ * in a thread of its own while the tag files before box/verify.json are
+ * written: from then on export_write() makes no libgit2 call until it
+ * has joined the thread, so the repository is the callback's alone.
+ */
+struct after_payload {
+	const struct export_options *o;
+	const struct hash_known *known;
+	pthread_t thread;
+	int running;
+	int ret;
+	char *error;                    /* the callback's box_error (thread-local) */
+};
+
+static void run_after_payload(struct after_payload *ap)
+{
+	ap->ret = ap->o->after_payload(ap->o->after_payload_data, ap->known);
+	if (ap->ret < 0)
+		ap->error = xstrdup(box_error_last());
+}
+
+static void *after_payload_thread(void *data)
+{
+	run_after_payload(data);
+	return NULL;
+}
+
+static void after_payload_start(struct after_payload *ap, const struct export_options *o,
+				const struct hash_known *known)
+{
+	ap->o = o;
+	ap->known = known;
+	if (!o->after_payload)
+		return;
+	if (!pthread_create(&ap->thread, NULL, after_payload_thread, ap))
+		ap->running = 1;
+	else
+		run_after_payload(ap);  /* no thread to be had: in this one, then */
+}
+
+/* Wait for the callback; its return, with its box_error when it failed. */
+static int after_payload_finish(struct after_payload *ap)
+{
+	if (ap->running) {
+		pthread_join(ap->thread, NULL);
+		ap->running = 0;
+	}
+	if (ap->ret < 0)
+		box_error_set("%s", ap->error ? ap->error : "");
+	free(ap->error);
+	ap->error = NULL;
+	return ap->ret;
 }
 
 /* ---- box/repo.bundle -------------------------------------------------------- */
@@ -449,6 +526,8 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	struct policy policy = POLICY_INIT;
 	struct tsa_tag stamp = TSA_TAG_INIT;
 	struct export_files files = { NULL, 0, 0 };
+	struct hash_known known = HASH_KNOWN_INIT;
+	struct after_payload ap = { NULL, NULL, 0, 0, 0, NULL };
 	struct bag_writer_opts wo = BAG_WRITER_OPTS_INIT;
 	struct bag_writer *w = NULL;
 	struct child git_bundle = CHILD_INIT;
@@ -562,8 +641,14 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	    bag_writer_add_info(w, "External-Description", description.ptr) < 0 ||
 	    bag_writer_add_info(w, "Git-Box-Commit", commit_hex) < 0)
 		goto out;
-	if (write_payload(out, w, repo, &files, o) < 0)
+	if (write_payload(out, &known, w, repo, &files, o) < 0)
 		goto out;
+	export_files_release(&files);   /* before verify builds lists of its own */
+	/*
+	 * Verify, say, with the digests just computed, beside the other
+	 * tag files: no libgit2 call here until after_payload_finish().
+	 */
+	after_payload_start(&ap, o, &known);
 	if (bundle_finish(&git_bundle, 0) < 0)
 		goto out;
 	if (add_tag_buf(w, "box/README.txt", readme.ptr, readme.len) < 0 ||
@@ -571,14 +656,26 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	    (out->signatures && add_tag_buf(w, "box/manifest.json.asc", signatures.ptr, signatures.len) < 0) ||
 	    (out->timestamp_tag && add_tag_buf(w, "box/manifest.tsr", stamp.der, stamp.der_len) < 0) ||
 	    add_tag_file(w, "box/repo.bundle", bundle) < 0 ||
-	    (out->tsa_chain && add_tag_buf(w, "box/tsa-chain.pem", chain.ptr, chain.len) < 0) ||
-	    (o->verify_json && add_tag_buf(w, "box/verify.json", o->verify_json->ptr, o->verify_json->len) < 0))
+	    (out->tsa_chain && add_tag_buf(w, "box/tsa-chain.pem", chain.ptr, chain.len) < 0))
+		goto out;
+	if (after_payload_finish(&ap) < 0)
+		goto out;
+	if (o->verify_json && add_tag_buf(w, "box/verify.json", o->verify_json->ptr, o->verify_json->len) < 0)
 		goto out;
 	if (bag_writer_commit(w) < 0)
 		goto out;
 	bag_writer_digest(w, &out->bytes, out->sha256);
 	ret = 0;
 out:
+	if (ap.running) {
+		/* The first error stands. */
+		char *first = xstrdup(box_error_last());
+
+		after_payload_finish(&ap);
+		box_error_set("%s", first);
+		free(first);
+	}
+	free(ap.error);
 	if (git_bundle.pid > 0) {
 		/* The first error stands. */
 		char *first = xstrdup(box_error_last());
@@ -595,6 +692,7 @@ out:
 	free(bundle);
 	free(origin);
 	export_files_release(&files);
+	hash_known_release(&known);
 	tsa_tag_release(&stamp);
 	policy_release(&policy);
 	manifest_release(&m);

@@ -27,19 +27,34 @@
 /* Called with the payload files and bytes written so far. */
 typedef void (*export_progress_fn)(void *data, uint64_t files, uint64_t bytes);
 
+/*
+ * Called once the payload is written, with the size and SHA-256 of every
+ * payload blob, by blob id, as the bag writer hashed them (hash.h; for
+ * verify_options.known). It runs in a thread of its own while the tag
+ * files before box/verify.json are written, and may use the box's
+ * repository (export makes no libgit2 call until it returns) and fill
+ * the buffer export_options.verify_json points to, which is written
+ * after it returns. A negative return fails the export, with the
+ * callback's box_error.
+ */
+typedef int (*export_payload_fn)(void *data, const struct hash_known *payload);
+
 struct export_options {
 	enum bag_compression compression;
 	int digest;                     /* compute the archive's SHA-256 */
 	/*
-	 * box/verify.json's content, written as it is, or NULL to leave the
-	 * member out (it must hold no clock time, or two exports differ).
+	 * box/verify.json's content, written as it is once after_payload has
+	 * run, or NULL to leave the member out (it must hold no clock time,
+	 * or two exports differ).
 	 */
 	const struct buf *verify_json;
+	export_payload_fn after_payload;
+	void *after_payload_data;
 	export_progress_fn progress;
 	void *progress_data;
 };
 
-#define EXPORT_OPTIONS_INIT { BAG_COMPRESS_NONE, 0, NULL, NULL, NULL }
+#define EXPORT_OPTIONS_INIT { BAG_COMPRESS_NONE, 0, NULL, NULL, NULL, NULL, NULL }
 
 struct export_result {
 	char *file;                     /* the path written */

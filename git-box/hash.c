@@ -596,3 +596,67 @@ out:
 	free(e.jobs);
 	return ret;
 }
+
+/* ---- digests computed in this process ------------------------------------- */
+
+void hash_known_add(struct hash_known *k, const git_oid *id, uint64_t size,
+		    const unsigned char *sha256)
+{
+	struct hash_known_blob *b;
+
+	if (k->nr == k->alloc) {
+		k->alloc = k->alloc ? 2 * k->alloc : 64;
+		k->items = xrealloc(k->items, k->alloc * sizeof(*k->items));
+	}
+	b = &k->items[k->nr++];
+	memset(b, 0, sizeof(*b));
+	git_oid_cpy(&b->id, id);
+	b->size = size;
+	memcpy(b->sha256, sha256, SHA256_LEN);
+	k->sorted = k->nr == 1;
+}
+
+static int compare_known(const void *a, const void *b)
+{
+	return git_oid_cmp(&((const struct hash_known_blob *)a)->id, &((const struct hash_known_blob *)b)->id);
+}
+
+void hash_known_sort(struct hash_known *k)
+{
+	size_t kept = 0;
+
+	if (k->nr > 1)
+		qsort(k->items, k->nr, sizeof(*k->items), compare_known);
+	for (size_t i = 0; i < k->nr;) {
+		size_t j = i + 1;
+		int agree = 1;
+
+		for (; j < k->nr && git_oid_equal(&k->items[j].id, &k->items[i].id); j++)
+			if (k->items[j].size != k->items[i].size ||
+			    memcmp(k->items[j].sha256, k->items[i].sha256, SHA256_LEN))
+				agree = 0;
+		if (agree)
+			k->items[kept++] = k->items[i];
+		i = j;
+	}
+	k->nr = kept;
+	k->sorted = 1;
+}
+
+const struct hash_known_blob *hash_known_find(const struct hash_known *k, const git_oid *id)
+{
+	struct hash_known_blob key;
+
+	if (!k || !k->sorted || !k->nr)
+		return NULL;
+	git_oid_cpy(&key.id, id);
+	return bsearch(&key, k->items, k->nr, sizeof(*k->items), compare_known);
+}
+
+void hash_known_release(struct hash_known *k)
+{
+	free(k->items);
+	k->items = NULL;
+	k->nr = k->alloc = 0;
+	k->sorted = 1;
+}

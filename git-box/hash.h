@@ -79,4 +79,42 @@ int hash_files_compute(struct hash_files *files, git_repository *repo, const str
 
 void hash_files_release(struct hash_files *files);
 
+/*
+ * SHA-256s this process computed itself, by blob id: what one reader of a
+ * blob's content found, handed to another reader of the same object in
+ * the same run (export's bag writer hashes every payload file, and hands
+ * the digests to the verify it runs next, verify.h). Filled only from
+ * content just read from the repository's objects: never from a file, a
+ * cache or anything a repository or an archive claims.
+ */
+struct hash_known_blob {
+	git_oid id;
+	uint64_t size;
+	unsigned char sha256[SHA256_LEN];
+};
+
+struct hash_known {
+	struct hash_known_blob *items;  /* by id once sorted */
+	size_t nr, alloc;
+	int sorted;
+};
+
+#define HASH_KNOWN_INIT { NULL, 0, 0, 1 }
+
+/* Record what reading blob `id` gave. */
+void hash_known_add(struct hash_known *k, const git_oid *id, uint64_t size,
+		    const unsigned char *sha256);
+
+/*
+ * Sort by id and keep one record per blob. A blob recorded twice with
+ * different answers (which only a fault could cause) is dropped
+ * altogether, so that its reader hashes it again.
+ */
+void hash_known_sort(struct hash_known *k);
+
+/* The record of blob `id`, or NULL (always NULL before hash_known_sort()). */
+const struct hash_known_blob *hash_known_find(const struct hash_known *k, const git_oid *id);
+
+void hash_known_release(struct hash_known *k);
+
 #endif

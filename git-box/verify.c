@@ -687,8 +687,11 @@ static const struct hash_file *find_file(const struct hash_files *l, const char 
 
 /*
  * The files of the event's tree with their SHA-256: what the previous
- * event's tree had with the same blob and mode is taken over, only the
- * rest is read and hashed, with no cache (hash.h).
+ * event's tree had with the same blob and mode is taken over, and what
+ * this process hashed already (options.known) is taken from there; only
+ * the rest is read and hashed, with no cache (hash.h). `hashed` counts
+ * the files not taken over from the previous event, however their
+ * digests were found, so that the report does not depend on `known`.
  */
 static int hash_tree(struct hash_files *cur, size_t *hashed, struct verifier *v,
 		     const struct box_event *e, const struct hash_files *prev)
@@ -697,7 +700,7 @@ static int hash_tree(struct hash_files *cur, size_t *hashed, struct verifier *v,
 	struct hash_options ho = HASH_OPTIONS_INIT;
 	struct hash_stats stats;
 	git_tree *tree = NULL;
-	size_t *where = NULL;
+	size_t *where = NULL, seeded = 0;
 	int ret = -1;
 
 	if (git_tree_lookup(&tree, v->repo, &e->tree) < 0) {
@@ -714,10 +717,17 @@ static int hash_tree(struct hash_files *cur, size_t *hashed, struct verifier *v,
 	for (size_t i = 0; i < cur->nr; i++) {
 		struct hash_file *f = &cur->items[i];
 		const struct hash_file *old = find_file(prev, f->path);
+		const struct hash_known_blob *k;
 
 		if (old && git_oid_equal(&old->id, &f->id) && old->mode == f->mode) {
 			f->size = old->size;
 			memcpy(f->sha256, old->sha256, SHA256_LEN);
+			continue;
+		}
+		if ((k = hash_known_find(v->o->known, &f->id))) {
+			f->size = k->size;
+			memcpy(f->sha256, k->sha256, SHA256_LEN);
+			seeded++;
 			continue;
 		}
 		where[todo.nr] = i;
@@ -732,7 +742,7 @@ static int hash_tree(struct hash_files *cur, size_t *hashed, struct verifier *v,
 		cur->items[where[i]].size = todo.items[i].size;
 		memcpy(cur->items[where[i]].sha256, todo.items[i].sha256, SHA256_LEN);
 	}
-	*hashed = todo.nr;
+	*hashed = todo.nr + seeded;
 	ret = 0;
 out:
 	hash_files_release(&todo);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 
+#include "hash.h"
 #include "util.h"
 
 /*
@@ -34,9 +35,36 @@ struct verify_options {
 	const char *tsa_ca;            /* a PEM file of TSA trust anchors (--tsa-ca) */
 	const char *expect_seal;       /* the seal payload's SHA-256, hex (--expect-seal) */
 	int rev_given;                 /* `rev` was named by the auditor (not the box branch) */
+	/*
+	 * Blobs already read and hashed by this very process, or NULL (see
+	 * below). `git box verify` never passes one.
+	 */
+	const struct hash_known *known;
 };
 
-#define VERIFY_OPTIONS_INIT { STRLIST_INIT, NULL, NULL, NULL, 0 }
+#define VERIFY_OPTIONS_INIT { STRLIST_INIT, NULL, NULL, NULL, 0, NULL }
+
+/*
+ * verify_options.known: the size and SHA-256 of blobs that the calling
+ * process itself has just read from this repository's objects and hashed
+ * (git box export hands over what its bag writer hashed while it wrote
+ * the payload, so that each blob is read and hashed once, not twice).
+ * An event's file whose blob id is in it is taken from it instead of
+ * being read again; every other file is read and hashed as always.
+ *
+ * This is sound because nothing stored is trusted: the digests are of
+ * the content of the very object ids verify would read, read through the
+ * same path (`git cat-file` with replacements off, catfile.h) and hashed
+ * in this process moments before, never loaded from a cache, a file, a
+ * manifest or an archive. It is the same step verify already takes from
+ * one event to the next (a file with the same blob id and mode as in the
+ * previous event keeps the digest computed then). A manifest that lies
+ * about a blob still fails: it is compared with the digest of the blob's
+ * actual content, wherever that digest was computed. The report is the
+ * same bytes with or without it (the "blobs read" count of a payload
+ * check counts the files not taken over from the previous event either
+ * way).
+ */
 
 enum verify_status {
 	VERIFY_OK,

@@ -446,4 +446,37 @@ test_expect_success 'a timestamp tag that does not stamp the manifest is refused
 	test_path_is_missing forged.tar
 '
 
+test_expect_success 'setup: an event whose manifest lies about an input its commit changed, keeping its size' '
+	box_init lying >/dev/null &&
+	(
+		cd lying &&
+		git rev-parse HEAD:input/data.csv >../lying-old-blob &&
+		blob=$(printf "id,value\n1,10\n2,99\n" | git hash-object -w --stdin) &&
+		git update-index --cacheinfo 100644,$blob,input/data.csv &&
+		box_nohooks commit -q -m "change an input behind the box" &&
+		fake_event
+	)
+'
+
+test_expect_success 'box/verify.json of that event records the lie, with the hash of the exported content' '
+	(cd lying && git box export -o ../lying.tar HEAD >../out 2>../err) &&
+	grep "^warning: git box verify finds [1-9][0-9]* failures\{0,1\} at " err &&
+	head=$(git -C lying rev-parse HEAD) &&
+	bag=lying-$(echo $head | cut -c1-12) &&
+	tar -xf lying.tar &&
+	(cd lying && git box verify --json HEAD >../lying-verify.json || test $? = 1) &&
+	test_cmp lying-verify.json $bag/box/verify.json &&
+	old=$(git -C lying cat-file blob $(cat lying-old-blob) | sha256sum | cut -d" " -f1) &&
+	new=$(sha256sum <$bag/data/input/data.csv | cut -d" " -f1) &&
+	grep "^$new  data/input/data.csv\$" $bag/manifest-sha256.txt &&
+	jq -r ".verdict, (.checks[] | select(.status == \"fail\" and .check == \"payload\" and
+		.path == \"input/data.csv\") | .commit, .detail)" $bag/box/verify.json >actual &&
+	cat >expect <<-EOF &&
+	failed
+	$head
+	the manifest says sha256 $old, the commit${SQ}s blob hashes to $new
+	EOF
+	test_cmp expect actual
+'
+
 test_done

@@ -174,8 +174,12 @@ static int write_content(struct bag_writer *w, const struct spec *s)
 	return bag_writer_write(w, chunk, 0);
 }
 
-static void write_bag(const char *path, const char *name, enum bag_compression how,
-		      const struct spec *specs, size_t nr)
+/*
+ * Write a bag of `specs`; with `end_each`, end every file with
+ * bag_writer_end_file() and check the SHA-256 it hands back.
+ */
+static void write_bag_ending(const char *path, const char *name, enum bag_compression how,
+			     const struct spec *specs, size_t nr, int end_each)
 {
 	struct bag_writer_opts opts = BAG_WRITER_OPTS_INIT;
 	struct bag_writer *w;
@@ -193,9 +197,25 @@ static void write_bag(const char *path, const char *name, enum bag_compression h
 
 		ck_assert_msg(r == 0, "%s: %s", s->path, box_error_last());
 		ck_assert_msg(write_content(w, s) == 0, "%s", box_error_last());
+		if (end_each) {
+			unsigned char *content = xmalloc(s->size + 1), want[32], got[32];
+
+			for (uint64_t j = 0; j < s->size; j++)
+				content[j] = byte_at(s->seed, j);
+			sha256(want, content, s->size);
+			free(content);
+			ck_assert_msg(bag_writer_end_file(w, got) == 0, "%s", box_error_last());
+			ck_assert_mem_eq(got, want, 32);
+		}
 	}
 	ck_assert_msg(bag_writer_commit(w) == 0, "%s", box_error_last());
 	bag_writer_free(w);
+}
+
+static void write_bag(const char *path, const char *name, enum bag_compression how,
+		      const struct spec *specs, size_t nr)
+{
+	write_bag_ending(path, name, how, specs, nr, 0);
 }
 
 static void write_sample(const char *path, enum bag_compression how)
@@ -502,6 +522,21 @@ START_TEST(test_two_writes_are_byte_identical)
 		ck_assert_uint_eq(one.len, two.len);
 		ck_assert_msg(!memcmp(one.ptr, two.ptr, one.len), "compression %zu differs", i);
 	}
+	buf_release(&one);
+	buf_release(&two);
+}
+END_TEST
+
+START_TEST(test_ending_each_file_hands_back_its_sha256_and_changes_no_byte)
+{
+	struct buf one = BUF_INIT, two = BUF_INIT;
+
+	write_sample(at("one"), BAG_COMPRESS_NONE);
+	write_bag_ending(at("two"), "sample", BAG_COMPRESS_NONE, sample, ARRAY_SIZE(sample), 1);
+	read_whole(&one, at("one"));
+	read_whole(&two, at("two"));
+	ck_assert_uint_eq(one.len, two.len);
+	ck_assert_msg(!memcmp(one.ptr, two.ptr, one.len), "ending files changed the bag");
 	buf_release(&one);
 	buf_release(&two);
 }
@@ -859,6 +894,31 @@ START_TEST(test_writer_refuses_fewer_bytes_than_announced)
 	w = writer();
 	ck_assert_int_eq(bag_writer_add_tag(w, "box/x", 1), 0);
 	assert_writer_refused(w, bag_writer_commit(w), "ended after 0 of its 1 bytes");
+}
+END_TEST
+
+START_TEST(test_writer_refuses_to_end_a_file_early_or_twice)
+{
+	struct bag_writer *w = writer();
+	unsigned char md[32];
+
+	assert_writer_refused(w, bag_writer_end_file(w, md), "has no file to end");
+
+	w = writer();
+	ck_assert_int_eq(bag_writer_add_payload(w, "a.csv", 3, 0), 0);
+	ck_assert_int_eq(bag_writer_write(w, "ab", 2), 0);
+	assert_writer_refused(w, bag_writer_end_file(w, md), "ended after 2 of its 3 bytes");
+
+	w = writer();
+	ck_assert_int_eq(bag_writer_add_payload(w, "a.csv", 3, 0), 0);
+	ck_assert_int_eq(bag_writer_write(w, "abc", 3), 0);
+	ck_assert_int_eq(bag_writer_end_file(w, md), 0);
+	assert_writer_refused(w, bag_writer_write(w, "", 0), "has no file to write to");
+
+	w = writer();
+	ck_assert_int_eq(bag_writer_add_payload(w, "a.csv", 0, 0), 0);
+	ck_assert_int_eq(bag_writer_end_file(w, md), 0);
+	assert_writer_refused(w, bag_writer_end_file(w, md), "has no file to end");
 }
 END_TEST
 
@@ -2080,6 +2140,7 @@ static Suite *make_suite(void)
 	tcase_add_test(writer_tc, test_round_trip_hands_back_every_payload_file_and_tag);
 	tcase_add_test(writer_tc, test_gzip_and_zstd_bags_check_valid);
 	tcase_add_test(writer_tc, test_two_writes_are_byte_identical);
+	tcase_add_test(writer_tc, test_ending_each_file_hands_back_its_sha256_and_changes_no_byte);
 	tcase_add_test(writer_tc, test_compressed_bags_hold_the_plain_tar);
 	tcase_add_test(writer_tc, test_gzip_header_has_no_name_and_no_time);
 	tcase_add_test(writer_tc, test_members_are_in_order_with_fixed_owner_mode_and_time);
@@ -2095,6 +2156,7 @@ static Suite *make_suite(void)
 	tcase_add_test(writer_tc, test_writer_refuses_names_over_the_reader_limits);
 	tcase_add_test(writer_tc, test_writer_refuses_more_bytes_than_announced);
 	tcase_add_test(writer_tc, test_writer_refuses_fewer_bytes_than_announced);
+	tcase_add_test(writer_tc, test_writer_refuses_to_end_a_file_early_or_twice);
 	tcase_add_test(writer_tc, test_writer_refuses_bad_bag_info_fields);
 	tcase_add_test(writer_tc, test_writer_refuses_a_bad_folder_name_or_time);
 	tcase_add_test(writer_tc, test_abandoned_writer_leaves_no_file);
