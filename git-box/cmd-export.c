@@ -246,7 +246,8 @@ int cmd_export(int argc, char **argv)
 	enum bag_compression format = BAG_COMPRESS_NONE;
 	const char *rev = NULL, *output = NULL, *format_arg = NULL;
 	char *tmpdir = NULL, *tmpfile = NULL;
-	int c, json = 0, to_stdout, err, ret = BOX_ERROR;
+	struct held_signals held;
+	int c, json = 0, to_stdout, err, held_now = 0, ret = BOX_ERROR;
 	git_oid commit;
 
 	while ((c = parse_options(argc, argv, "ho:", options, &usage, &ret)) != -1) {
@@ -313,6 +314,9 @@ int cmd_export(int argc, char **argv)
 	progress = progress_start("Exporting files", 0);
 	eo.progress = progress_callback;
 	eo.progress_data = progress;
+	/* Temporary files and a private GnuPG home exist meanwhile: a signal waits for them to go. */
+	signals_hold(&held);
+	held_now = 1;
 	err = export_write(&r, &box, &commit, to_stdout ? tmpfile : output, &eo);
 	progress_finish(progress);
 	progress = NULL;
@@ -355,6 +359,8 @@ out:
 		remove_tree(tmpdir);
 		free(tmpdir);
 	}
+	if (held_now)
+		signals_release(&held);   /* a signal held meanwhile is delivered now */
 	free(tmpfile);
 	free(ev.hint);
 	buf_release(&verify_json);

@@ -160,6 +160,8 @@ static int write_payload(struct export_result *r, struct hash_known *known, stru
 		uint64_t size;
 		ssize_t n;
 
+		if (signals_caught())
+			goto out;
 		for (; requested < files->nr && requested < i + AHEAD; requested++)
 			if (catfile_request(cf[requested % readers], &files->items[requested].id) < 0)
 				goto out;
@@ -170,7 +172,7 @@ static int write_payload(struct export_result *r, struct hash_known *known, stru
 		if (bag_writer_add_payload(w, f->path, size, f->executable) < 0)
 			goto out;
 		while ((n = catfile_read(reader, chunk, CHUNK)) > 0) {
-			if (bag_writer_write(w, chunk, (size_t)n) < 0)
+			if (signals_caught() || bag_writer_write(w, chunk, (size_t)n) < 0)
 				goto out;
 			r->payload_bytes += (uint64_t)n;
 			if (o->progress)
@@ -662,7 +664,7 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 		goto out;
 	if (o->verify_json && add_tag_buf(w, "box/verify.json", o->verify_json->ptr, o->verify_json->len) < 0)
 		goto out;
-	if (bag_writer_commit(w) < 0)
+	if (signals_caught() || bag_writer_commit(w) < 0)
 		goto out;
 	bag_writer_digest(w, &out->bytes, out->sha256);
 	ret = 0;

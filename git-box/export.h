@@ -89,7 +89,9 @@ const char *export_suffix(enum bag_compression c);
  * which). An existing file at the path is replaced at once, once the
  * new one is complete, as git does with its own files. Refuses (BOX_EREFUSED) a commit without a
  * manifest note, a tree with a path a bag cannot hold, and a timestamp
- * tag that cannot be read or does not stamp the manifest.
+ * tag that cannot be read or does not stamp the manifest. Under
+ * signals_hold() (util.h), a signal stops it at the next file or chunk,
+ * as a failure that leaves nothing behind.
  */
 int export_write(struct export_result *out, const struct box *b, const git_oid *commit,
 		 const char *path, const struct export_options *opts);
