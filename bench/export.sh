@@ -16,6 +16,7 @@ scale=${BENCH_SCALE:-1}
 work="$top/bench/work/export"
 test "$scale" = 1 || work="$work-scale$scale"
 runs=${BENCH_RUNS:-3}
+. "$top/bench/data.sh"
 
 missing=
 for tool in git tar sha256sum base64 split /usr/bin/time
@@ -73,38 +74,6 @@ median_of () {
 		echo
 		i=$((i + 1))
 	done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
-# The high-water mark of resident memory (KiB) of git-box itself, sampled
-# from /proc while it runs; /usr/bin/time's figure is the largest of
-# git-box and its git children (cat-file, bundle, pack-objects).
-hwm () {
-	"$@" >/dev/null 2>&1 &
-	pid=$! high=0
-	while kill -0 $pid 2>/dev/null
-	do
-		v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' /proc/$pid/status 2>/dev/null)
-		test -n "$v" && high=$v
-		sleep 0.02
-	done
-	wait $pid
-	echo $high
-}
-
-make_big () {
-	test -f "$work/big.src/big.bin" && return
-	mkdir -p "$work/big.src"
-	echo "making one input of $((1024 / scale)) MiB"
-	head -c $((1024 / scale))M /dev/urandom >"$work/big.src/big.bin"
-}
-
-make_many () {
-	test -d "$work/many.src/data" && return
-	mkdir -p "$work/many.src/data"
-	echo "making $((10000 / scale)) input files, $((300 / scale)) MiB in all"
-	head -c $((225 / scale))M /dev/urandom | base64 -w 76 >"$work/many.src/all"
-	(cd "$work/many.src/data" && split -n $((10000 / scale)) -a 5 -d ../all f)
-	rm "$work/many.src/all"
 }
 
 # A sealed box over SRC, made once and packed.

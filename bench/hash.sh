@@ -17,6 +17,7 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 work="$top/bench/work/hash"
 scale=${BENCH_SCALE:-1}
+. "$top/bench/data.sh"
 
 missing=
 for tool in git openssl base64 split /usr/bin/time
@@ -72,23 +73,6 @@ measure () {
 # The limit: every blob of the box's tip through one cat-file into one openssl.
 limit='git -C "$1" cat-file --batch <"$2" | openssl dgst -sha256 >/dev/null'
 
-make_big () {
-	test -f "$work/big.src/big.bin" && return
-	mkdir -p "$work/big.src"
-	echo "making one input of $((1024 / scale)) MiB"
-	head -c $((1024 / scale))M /dev/urandom >"$work/big.src/big.bin"
-}
-
-make_many () {
-	test -d "$work/many.src/data" && return
-	mkdir -p "$work/many.src/data"
-	echo "making $((10000 / scale)) input files, $((300 / scale)) MiB in all"
-	# base64 text compresses about as well as numeric data files do.
-	head -c $((225 / scale))M /dev/urandom | base64 -w 76 >"$work/many.src/all"
-	(cd "$work/many.src/data" && split -n $((10000 / scale)) -a 5 -d ../all f)
-	rm "$work/many.src/all"
-}
-
 # A box over SRC, made once: init hashes everything and writes the cache.
 make_box () {
 	name=$1 src=$2
@@ -108,23 +92,6 @@ mirror () {
 		mkdir -p "$work/$2/box"
 		cp "$work/$1/.git/box/sha256-cache" "$work/$2/box/"
 	fi
-}
-
-# The high-water mark of resident memory (KiB) of git-box itself, sampled
-# from /proc while it runs: /usr/bin/time's figure also counts its
-# 'git cat-file' children, whose resident size includes the object files
-# they map (page cache, not memory git box holds).
-hwm () {
-	"$@" >/dev/null 2>&1 &
-	pid=$! high=0
-	while kill -0 $pid 2>/dev/null
-	do
-		v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' /proc/$pid/status 2>/dev/null)
-		test -n "$v" && high=$v
-		sleep 0.02
-	done
-	wait $pid
-	echo $high
 }
 
 best () {

@@ -118,23 +118,11 @@ done
 #   BENCH_BUNDLE_SETS="many" runs one of the two sets (big, many).
 test "${BENCH_VERIFY_BUNDLE:-1}" = 1 || exit 0
 scale=${BENCH_SCALE:-1}
+. "$top/bench/data.sh"
 sets=${BENCH_BUNDLE_SETS:-"big many"}
 # the script packs each box itself: no background gc racing it
 git config --global gc.auto 0
 echo "verify of an audit bundle (git box export of a sealed box), against tar -xf + sha256sum -c:"
-
-# hwm CMD...: the high-water mark of resident memory (KiB) of CMD itself
-hwm () {
-	"$@" >/dev/null 2>&1 &
-	pid=$! high=0
-	while kill -0 $pid 2>/dev/null; do
-		v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' /proc/$pid/status 2>/dev/null)
-		test -n "$v" && high=$v
-		sleep 0.02
-	done
-	wait $pid || true
-	echo $high
-}
 
 bundle_one () {
 	label=$1 src=$2 dir="$root/bundle-$1"
@@ -164,15 +152,12 @@ bundle_one () {
 }
 
 case " $sets " in *" big "*)
-	mkdir -p "$root/big.src"
-	head -c $((1024 / scale))M /dev/urandom >"$root/big.src/big.bin"
+	make_big "$root"
 	bundle_one "1 input of $((1024 / scale)) MiB" "$root/big.src/big.bin"
 	rm -rf "$root/big.src"
 esac
 case " $sets " in *" many "*)
-	mkdir -p "$root/many.src"
-	head -c $((225 / scale))M /dev/urandom | base64 -w 76 >"$root/many.src/all"
-	(cd "$root/many.src" && split -n $((10000 / scale)) -a 5 -d all f && rm all)
-	bundle_one "$((10000 / scale)) inputs, $((300 / scale)) MiB" "$root/many.src"
+	make_many "$root"
+	bundle_one "$((10000 / scale)) inputs, $((300 / scale)) MiB" "$root/many.src/data"
 	rm -rf "$root/many.src"
 esac
