@@ -86,6 +86,22 @@ test_expect_success 'a box whose host withholds the notes cannot be verified: ex
 	grep "^error: could not verify file://.*/nonotes.git (exit 2)" err
 '
 
+test_expect_success 'a URL with credentials is never shown with them' '
+	test_expect_code 2 env BOX_SIGNERS=$ALICE BOX_KEYRING=signers.asc \
+		sh "$CI" "https://ci-token:s3cr3t@127.0.0.1:1/box.git" >out 2>err &&
+	grep "^error: cannot clone https://127.0.0.1:1/box.git$" err &&
+	! grep s3cr3t out err
+'
+
+test_expect_success 'a local checkout with its notes fetched verifies as file://' '
+	git clone -q host.git checkout &&
+	git -C checkout fetch -q origin "refs/notes/*:refs/notes/*" "refs/tags/box/*:refs/tags/box/*" &&
+	BOX_SIGNERS=$ALICE BOX_KEYRING=signers.asc BOX_TSA_CA="$TSA_FIXTURES/ca.pem" \
+		BOX_REPORT=report.json sh "$CI" "file://$PWD/checkout" >out 2>err &&
+	grep "^verified: file://.*/checkout " out &&
+	grep "\"verdict\": \"verified\"" report.json
+'
+
 test_expect_success 'refusals: no signers, no keyring, no URL' '
 	test_expect_code 2 env -u BOX_SIGNERS sh "$CI" "file://$PWD/host.git" 2>err &&
 	grep "BOX_SIGNERS" err &&

@@ -24,6 +24,8 @@ if test $# -lt 1 || test $# -gt 2 || test "$1" = -h; then
 fi
 url=$1
 rev=${2:-}
+# The URL as messages show it: CI URLs carry a token ("https://user:token@host/").
+shown=$(printf '%s\n' "$url" | sed 's|^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/@]*@|\1|')
 : "${BOX_SIGNERS:?set BOX_SIGNERS to the full fingerprints you trust}"
 keyring=${BOX_KEYRING:-signers.asc}
 report=${BOX_REPORT:-verify.json}
@@ -44,9 +46,11 @@ fi
 # A bare mirror: no work tree, no checkout, so nothing of the repository
 # (attributes, filters, hooks) runs on this machine.
 # Glob refspecs: a host without notes is for verify to report, with its hint.
-git clone -q --bare --no-local "$url" "$work/box.git" || exit 2
+GIT_TERMINAL_PROMPT=0 git clone -q --bare --no-local "$url" "$work/box.git" ||
+	{ echo >&2 "error: cannot clone $shown"; exit 2; }
 git -C "$work/box.git" fetch -q origin \
-	'refs/notes/*:refs/notes/*' 'refs/tags/box/*:refs/tags/box/*' || exit 2
+	'refs/notes/*:refs/notes/*' 'refs/tags/box/*:refs/tags/box/*' ||
+	{ echo >&2 "error: cannot fetch the notes and box/* tags of $shown"; exit 2; }
 
 set -- --json --keyring "$keyring"
 for fpr in $BOX_SIGNERS; do
@@ -59,8 +63,8 @@ test -z "$rev" || set -- "$@" "$rev"
 status=0
 git -C "$work/box.git" box verify "$@" >"$report" || status=$?
 case $status in
-0) echo "verified: $url (report in $report)" ;;
-1) echo >&2 "FAILED: $url does not verify (report in $report)" ;;
-*) echo >&2 "error: could not verify $url (exit $status)" ;;
+0) echo "verified: $shown (report in $report)" ;;
+1) echo >&2 "FAILED: $shown does not verify (report in $report)" ;;
+*) echo >&2 "error: could not verify $shown (exit $status)" ;;
 esac
 exit $status
