@@ -425,9 +425,8 @@ struct bag_writer {
 
 /*
  * libarchive's output: the temporary file, until the writer is abandoned.
- * Abandoning refuses every byte, so that closing the archive (which pads
- * an unfinished member with zeros, and is the one way to have libarchive
- * 3.6 free its output buffers) stops at its first block.
+ * Abandoning refuses every byte: closing the archive, the one way to have
+ * libarchive 3.6 free its output buffers, then writes nothing.
  */
 static la_ssize_t output(struct archive *a, void *data, const void *buf, size_t len)
 {
@@ -1032,7 +1031,14 @@ void bag_writer_free(struct bag_writer *w)
 		return;
 	if (w->a) {
 		if (!w->committed) {
+			/*
+			 * Marked failed first, closing skips the padding of the
+			 * unfinished member (which a compressor would otherwise
+			 * squeeze through, zero by zero, however large it was
+			 * announced) but still frees the output buffers.
+			 */
 			w->abandoned = 1;
+			archive_write_fail(w->a);
 			archive_write_close(w->a);
 		}
 		archive_write_free(w->a);
