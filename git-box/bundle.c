@@ -79,20 +79,11 @@ static int open_archive(int *fd, const char *path)
 
 static int make_tmp(struct reader *rd)
 {
-	const char *base = getenv("TMPDIR");
 	char *home;
 
-	rd->tmp = xstrfmt("%s/git-box-bundle.XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(rd->tmp)) {
-		box_error_set("cannot make a temporary folder '%s': %s", rd->tmp, strerror(errno));
-		free(rd->tmp);
-		rd->tmp = NULL;
+	rd->tmp = make_private_tmpdir("bundle");
+	if (!rd->tmp)
 		return -1;
-	}
-	if (chmod(rd->tmp, 0700) < 0) {
-		box_error_set("cannot make '%s' private: %s", rd->tmp, strerror(errno));
-		return -1;
-	}
 	home = xstrfmt("%s/home", rd->tmp);
 	if (mkdir(home, 0700) < 0) {
 		box_error_set("cannot make '%s': %s", home, strerror(errno));

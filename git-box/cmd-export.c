@@ -290,13 +290,9 @@ int cmd_export(int argc, char **argv)
 	ret = BOX_ERROR;
 
 	if (to_stdout) {
-		const char *base = getenv("TMPDIR");
-
-		tmpdir = xstrfmt("%s/git-box-export-XXXXXX", base && *base ? base : "/tmp");
-		if (!mkdtemp(tmpdir)) {
-			error("cannot make a temporary folder '%s': %s", tmpdir, strerror(errno));
-			free(tmpdir);
-			tmpdir = NULL;
+		tmpdir = make_private_tmpdir("export");
+		if (!tmpdir) {
+			error_last(NULL);
 			goto out;
 		}
 		tmpfile = xstrfmt("%s/bundle%s", tmpdir, export_suffix(format));

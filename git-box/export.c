@@ -538,7 +538,6 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	unsigned char digest[SHA256_LEN];
 	char payload_hex[SHA256_HEX_LEN + 1], commit_hex[GIT_OID_HEXSZ + 1], box_hex[GIT_OID_HEXSZ + 1];
 	char *tmpdir = NULL, *bundle = NULL, *origin = NULL;
-	const char *base;
 	int found, ret = -1, err;
 
 	git_oid_tostr(commit_hex, sizeof(commit_hex), commit);
@@ -618,14 +617,9 @@ int export_write(struct export_result *out, const struct box *b, const git_oid *
 	ret = -1;
 
 	/* The history, bundled before the archive starts: box/ files come after data/. */
-	base = getenv("TMPDIR");
-	tmpdir = xstrfmt("%s/git-box-export-XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		box_error_set("cannot make a temporary folder '%s': %s", tmpdir, strerror(errno));
-		free(tmpdir);
-		tmpdir = NULL;
+	tmpdir = make_private_tmpdir("export");
+	if (!tmpdir)
 		goto out;
-	}
 	bundle = xstrfmt("%s/repo.bundle", tmpdir);
 	if (bundle_start(&git_bundle, b, bundle) < 0)
 		goto out;

@@ -422,6 +422,26 @@ int remove_tree(const char *path)
 	return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 }
 
+char *make_private_tmpdir(const char *what)
+{
+	const char *base = getenv("TMPDIR");
+	char *path = xstrfmt("%s/git-box-%s.XXXXXX", base && *base ? base : "/tmp", what);
+
+	if (!mkdtemp(path)) {
+		box_error_set("cannot make a temporary folder '%s': %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	/* mkdtemp's 0700 is cut by the umask; the owner needs all of it. */
+	if (chmod(path, 0700) < 0) {
+		box_error_set("cannot make '%s' private: %s", path, strerror(errno));
+		rmdir(path);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
 static const int held_signal_numbers[HELD_SIGNALS_NR] = { SIGINT, SIGTERM, SIGHUP };
 static volatile sig_atomic_t caught_signal;
 

@@ -99,6 +99,15 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Remove a file or a whole folder tree, without following links. */
 int remove_tree(const char *path);
 
+/*
+ * A new folder only this user can enter, "$TMPDIR/git-box-<what>.<random>"
+ * (/tmp when TMPDIR is unset or empty), for files that must never be
+ * seen or shared: a private GnuPG home, a bundle being read or made.
+ * Returns its path (the caller removes it with remove_tree() and frees
+ * it), or NULL with box_error set.
+ */
+char *make_private_tmpdir(const char *what);
+
 #include <signal.h>
 
 /*

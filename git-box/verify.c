@@ -375,19 +375,12 @@ static int make_home(struct verifier *v)
 {
 	static const char conf[] = "no-auto-key-retrieve\nno-autostart\nauto-key-locate local\n"
 				   "trust-model always\n";
-	const char *tmp = getenv("TMPDIR");
-	char *template = xstrfmt("%s/git-box-verify.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	char *path;
 	int fd;
 
-	if (!mkdtemp(template)) {
-		box_error_set("cannot make a temporary folder for gpg: %s", strerror(errno));
-		free(template);
-		return -1;
-	}
-	v->home = template;
-	if (chmod(v->home, 0700) < 0) {
-		box_error_set("cannot make '%s' private: %s", v->home, strerror(errno));
+	v->home = make_private_tmpdir("verify");
+	if (!v->home) {
+		box_error_wrap("cannot make a private GnuPG home");
 		return -1;
 	}
 	path = xstrfmt("%s/gpg.conf", v->home);

@@ -192,10 +192,18 @@ test_expect_success 'a SIGTERM while signatures are checked: the private GnuPG h
 	test -f gpg-started &&
 	ls -A sigtmp >during &&
 	test -s during &&
+	test "$(stat -c %a sigtmp/git-box-verify.*)" = 700 &&
 	kill -TERM $pid &&
 	test_expect_code 143 wait $pid &&
 	ls -A sigtmp >left &&
 	test_must_be_empty left
+'
+
+test_expect_success 'without a usable temporary folder verify exits 2 and says so' '
+	test_expect_code 2 env TMPDIR="$PWD/no-such-folder" git -C audit box verify \
+		--trust-signer $ALICE --keyring "$PWD/signers.asc" >out 2>err &&
+	test_must_be_empty out &&
+	grep "^error: cannot make a private GnuPG home: cannot make a temporary folder .*/no-such-folder/git-box-verify\.[A-Za-z0-9]*.: No such file or directory$" err
 '
 
 test_expect_success 'verify -h prints the usage; a stray argument exits 2' '

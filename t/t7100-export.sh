@@ -408,6 +408,15 @@ test_expect_success 'a SIGTERM during export: nothing at the target, no temporar
 	test_must_be_empty left
 '
 
+test_expect_success 'without a usable temporary folder export exits 2 and writes nothing' '
+	(cd box && test_expect_code 2 env TMPDIR="$PWD/../no-such-folder" \
+		git box export -o ../notmp.tar >../out 2>../err) &&
+	grep "^error: cannot make a temporary folder .*/no-such-folder/git-box-export\.[A-Za-z0-9]*.: No such file or directory$" err &&
+	test_path_is_missing notmp.tar &&
+	ls -a | grep "^notmp.tar" >left || : &&
+	test_must_be_empty left
+'
+
 test_expect_success 'over a file size limit, export exits 2, leaves no file and keeps the old target' '
 	echo old >limited.tar &&
 	(

@@ -409,6 +409,12 @@ test_expect_success 'no temporary file or folder is left behind' '
 	test_must_be_empty left
 '
 
+test_expect_success 'without a usable temporary folder a bundle cannot be verified: exit 2' '
+	test_expect_code 2 env TMPDIR="$PWD/no-such-folder" git box verify --keyring alice.asc good.tar >out 2>err &&
+	test_must_be_empty out &&
+	grep "cannot make a temporary folder .*/no-such-folder/git-box-bundle\.[A-Za-z0-9]*.: No such file or directory" err
+'
+
 test_expect_success 'a SIGTERM while the history is imported: the temporary files go, then verify dies of it' '
 	mkdir -p sigbin tmp2 &&
 	real_git=$(command -v git) &&
