@@ -61,6 +61,22 @@ tsa_spawn () {
 	tsa_wait "$tsa_name"
 }
 
+# box_init_stamped DIR QUORUM FPR...: a box over the sample data whose
+# seal needs QUORUM of the signers FPR... and a timestamp from the TSA
+# tsa_start started, with the fixture CA as its anchors; the first signer
+# signs in DIR. Its policy is left in DIR.policy.yaml.
+box_init_stamped () {
+	stamped_dir=$1 stamped_quorum=$2 &&
+	shift 2 &&
+	box_policy "$stamped_dir.policy.yaml" seal "$stamped_quorum" "$@" &&
+	echo "timestamp: {when: seal, tsa: [\"$(cat tsa.url)\"], ca: .box/tsa-ca.pem}" \
+		>>"$stamped_dir.policy.yaml" &&
+	box_sample_data "$stamped_dir.src" &&
+	git box init "$stamped_dir" --policy "$stamped_dir.policy.yaml" --tsa-ca "$TSA_FIXTURES/ca.pem" \
+		--from "$stamped_dir.src/data.csv" --from "$stamped_dir.src/sub" >/dev/null &&
+	git -C "$stamped_dir" config user.signingKey "$1"
+}
+
 # tsa_start NAME [git-box-tsa options]: git box's TSA, with the fixture
 # key and certificate when no option is given.
 tsa_start () {

@@ -17,20 +17,7 @@ audit () {
 test_expect_success 'setup: a box that needs alice and bob on the seal, and a stamped seal' '
 	tsa_start tsa &&
 	box_gpg_import alice bob &&
-	cat >policy.yaml <<-EOF &&
-	version: 1
-	name: study
-	branch: main
-	inputs: [input/]
-	outputs: [output/]
-	signing: {when: seal, signers: [$ALICE, $BOB], quorum: 2}
-	timestamp: {when: seal, tsa: ["$(cat tsa.url)"], ca: .box/tsa-ca.pem}
-	environment: {capture: []}
-	EOF
-	box_sample_data box.src &&
-	git box init box --policy policy.yaml --tsa-ca "$TSA_FIXTURES/ca.pem" \
-		--from box.src/data.csv --from box.src/sub >/dev/null &&
-	git -C box config user.signingKey $ALICE &&
+	box_init_stamped box 2 $ALICE $BOB &&
 	(
 		cd box &&
 		box_commit analysis analysis.R &&

@@ -12,20 +12,7 @@ CI="$BOX_SOURCE_DIR/contrib/ci/verify-box.sh"
 test_expect_success 'setup: a stamped box sealed by alice, its host, and the auditor roots' '
 	tsa_start tsa &&
 	box_gpg_import alice bob &&
-	cat >policy.yaml <<-EOF &&
-	version: 1
-	name: study
-	branch: main
-	inputs: [input/]
-	outputs: [output/]
-	signing: {when: seal, signers: [$ALICE], quorum: 1}
-	timestamp: {when: seal, tsa: ["$(cat tsa.url)"], ca: .box/tsa-ca.pem}
-	environment: {capture: []}
-	EOF
-	box_sample_data box.src &&
-	git box init box --policy policy.yaml --tsa-ca "$TSA_FIXTURES/ca.pem" \
-		--from box.src/data.csv --from box.src/sub >/dev/null &&
-	git -C box config user.signingKey $ALICE &&
+	box_init_stamped box 1 $ALICE &&
 	(cd box && box_commit analysis analysis.R && git box seal -m final >/dev/null) &&
 	git clone -q --bare box host.git &&
 	git -C box push -q ../host.git refs/notes/box "refs/tags/box/*" &&

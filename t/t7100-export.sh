@@ -36,12 +36,7 @@ fake_event () {
 test_expect_success 'setup: a sealed box, signed by alice and timestamped by our TSA' '
 	tsa_start tsa &&
 	box_gpg_import alice &&
-	box_policy policy.yaml seal 1 $ALICE &&
-	echo "timestamp: {when: seal, tsa: [\"$(cat tsa.url)\"], ca: .box/tsa-ca.pem}" >>policy.yaml &&
-	box_sample_data box.src &&
-	git box init box --policy policy.yaml --tsa-ca "$TSA_FIXTURES/ca.pem" \
-		--from box.src/data.csv --from box.src/sub >/dev/null &&
-	git -C box config user.signingKey $ALICE &&
+	box_init_stamped box 1 $ALICE &&
 	(
 		cd box &&
 		printf "#!/bin/sh\necho run\n" >run.sh && chmod +x run.sh &&

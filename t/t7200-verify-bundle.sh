@@ -36,12 +36,7 @@ test_expect_success 'setup: a sealed box, signed by alice, timestamped, exported
 	tsa_start tsa &&
 	box_gpg_import alice &&
 	gpg --export --armor $ALICE >alice.asc &&
-	box_policy policy.yaml seal 1 $ALICE &&
-	echo "timestamp: {when: seal, tsa: [\"$(cat tsa.url)\"], ca: .box/tsa-ca.pem}" >>policy.yaml &&
-	box_sample_data box.src &&
-	git box init box --policy policy.yaml --tsa-ca "$TSA_FIXTURES/ca.pem" \
-		--from box.src/data.csv --from box.src/sub >/dev/null &&
-	git -C box config user.signingKey $ALICE &&
+	box_init_stamped box 1 $ALICE &&
 	(
 		cd box &&
 		printf "#!/bin/sh\necho run\n" >run.sh && chmod +x run.sh &&
@@ -322,7 +317,7 @@ test_expect_success 'a .tar.gz over the compression ratio limit is refused, nami
 '
 
 test_expect_success 'a tar that is not a bag, and a file that is not a tar, exit 1' '
-	tar -cf notbag.tar policy.yaml &&
+	tar -cf notbag.tar box.policy.yaml &&
 	verify_fails notbag.tar &&
 	grep "^FAIL bag: " out &&
 	echo "not a tar" >plain.tar &&
