@@ -1,6 +1,30 @@
 # Shared by bench/hash.sh, export.sh and verify.sh: the two data sets they
 # measure on, and a probe of git-box's own peak memory. Sourced once
-# `work` and `scale` (BENCH_SCALE, default 1) are set.
+# `top`, `work` and `scale` (BENCH_SCALE, default 1) are set.
+
+# bench_home: a private HOME and git identity under $work, git box first
+# on PATH, and $work/policy.yaml, the unsigned policy of every box made.
+bench_home () {
+	mkdir -p "$work"
+	# The boxes live inside the git box sources: never let git find that repository.
+	export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 LC_ALL=C PATH="$top/build:$PATH" \
+		GIT_CEILING_DIRECTORIES="$top/bench/work"
+	mkdir -p "$HOME"
+	git config --global user.name "Bench Mark"
+	git config --global user.email bench@example.org
+	git config --global init.defaultBranch main
+	cat >"$work/policy.yaml" <<-'EOP'
+	version: 1
+	name: bench
+	branch: main
+	inputs: [input/]
+	outputs: [output/]
+	signing:
+	  when: none
+	environment:
+	  capture: []
+	EOP
+}
 
 # make_big [DIR]: DIR/big.src/big.bin, one input of 1 GiB / scale of random
 # bytes (DIR defaults to $work); made once.

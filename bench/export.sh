@@ -34,27 +34,9 @@ then
 	exit 2
 fi
 
-mkdir -p "$work"
-# The boxes live inside the git box sources: never let git find that repository.
-export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 LC_ALL=C PATH="$top/build:$PATH" GIT_CEILING_DIRECTORIES="$top/bench/work"
-mkdir -p "$HOME"
-git config --global user.name "Bench Mark"
-git config --global user.email bench@example.org
-git config --global init.defaultBranch main
+bench_home
 # No background gc while a box is made: the script packs each box itself.
 git config --global gc.auto 0
-
-cat >"$work/policy.yaml" <<'EOP'
-version: 1
-name: bench
-branch: main
-inputs: [input/]
-outputs: [output/]
-signing:
-  when: none
-environment:
-  capture: []
-EOP
 
 # seconds CMD: wall-clock seconds of a shell command line, with 2 decimals.
 seconds () {

@@ -41,25 +41,7 @@ then
 	echo >&2 "warning: in-toto-run is missing; as root: apt-get install in-toto (skipping that peer)"
 fi
 
-mkdir -p "$work"
-# The boxes live inside the git box sources: never let git find that repository.
-export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 LC_ALL=C PATH="$top/build:$PATH" GIT_CEILING_DIRECTORIES="$top/bench/work"
-mkdir -p "$HOME"
-git config --global user.name "Bench Mark"
-git config --global user.email bench@example.org
-git config --global init.defaultBranch main
-
-cat >"$work/policy.yaml" <<'EOP'
-version: 1
-name: bench
-branch: main
-inputs: [input/]
-outputs: [output/]
-signing:
-  when: none
-environment:
-  capture: []
-EOP
+bench_home
 
 # measure LABEL COMMAND...: run it, print "LABEL seconds max-RSS-KiB".
 measure () {

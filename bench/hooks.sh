@@ -9,15 +9,8 @@ data="$work/hooks-data/records"
 
 if ! test -f "$work/hooks-data/.made-$files"; then
 	echo "making $files files in $data"
-	rm -rf "$work/hooks-data" && mkdir -p "$data"
-	perl -e '
-		my ($dir, $n) = @ARGV;
-		for my $i (0 .. $n - 1) {
-			my $sub = sprintf("%s/%03d", $dir, $i % 100);
-			mkdir $sub unless -d $sub;
-			open(my $f, ">", sprintf("%s/r%06d.csv", $sub, $i)) or die "$!";
-			print $f "id,value\n$i,", $i * 7 % 1000, "\n";
-		}' "$data" "$files"
+	rm -rf "$work/hooks-data" &&
+	make_files "$data" "$files"
 	touch "$work/hooks-data/.made-$files"
 fi
 rm -rf "$work/hooks" && mkdir -p "$work/hooks"

@@ -37,3 +37,16 @@ ratio () {
 warm () {
 	find "$1" -type f -exec cat {} + >/dev/null
 }
+
+# make_files DIR N: N small csv files in 100 folders
+make_files () {
+	mkdir -p "$1"
+	perl -e '
+		my ($dir, $n) = @ARGV;
+		for my $i (0 .. $n - 1) {
+			my $sub = sprintf("%s/%03d", $dir, $i % 100);
+			mkdir $sub unless -d $sub;
+			open(my $f, ">", sprintf("%s/r%06d.csv", $sub, $i)) or die "$!";
+			print $f "id,value\n$i,", $i * 7 % 1000, "\n";
+		}' "$1" "$2"
+}
