@@ -206,3 +206,26 @@ box_snapshot () {
 box_nohooks () {
 	git -c core.hooksPath=/dev/null "$@"
 }
+
+# box_slow_gpg DIR: DIR/home/.gitconfig names DIR/gpg as gpg.program, a
+# gpg that touches DIR/started and waits 2 s before running the real one,
+# so that a test can signal git box in the middle of its signature
+# checks (run git box with HOME=DIR/home; libgit2 ignores git -c).
+box_slow_gpg () {
+	mkdir -p "$1/home" &&
+	slow_dir=$(cd "$1" && pwd) &&
+	printf '#!/bin/sh\ntouch "%s/started"\nsleep 2\nexec "%s" "$@"\n' \
+		"$slow_dir" "$(command -v gpg)" >"$1/gpg" &&
+	chmod +x "$1/gpg" &&
+	git config -f "$1/home/.gitconfig" gpg.program "$slow_dir/gpg"
+}
+
+# box_wait_for FILE: wait up to 10 s for FILE to appear; fail if it does not.
+box_wait_for () {
+	wait_n=0 &&
+	while ! test -e "$1" && test $wait_n -lt 100
+	do
+		sleep 0.1 && wait_n=$((wait_n + 1))
+	done &&
+	test -e "$1"
+}

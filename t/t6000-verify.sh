@@ -158,25 +158,14 @@ test_expect_success 'stock openssl ts -verify accepts the seal timestamp' '
 '
 
 test_expect_success 'a SIGTERM while signatures are checked: the private GnuPG home goes, then verify dies of it' '
-	mkdir -p sigbin sigtmp sighome &&
-	real_gpg=$(command -v gpg) &&
-	cat >sigbin/gpg <<-EOF &&
-	#!/bin/sh
-	# Hold verify in its signature checks long enough for the test to signal it.
-	touch "$PWD/gpg-started"
-	sleep 2
-	exec "$real_gpg" "\$@"
-	EOF
-	chmod +x sigbin/gpg &&
-	git config -f sighome/.gitconfig gpg.program "$PWD/sigbin/gpg" &&
+	mkdir sigtmp &&
+	box_slow_gpg slow &&
 	(
-		HOME=$PWD/sighome TMPDIR=$PWD/sigtmp && export HOME TMPDIR &&
+		HOME=$PWD/slow/home TMPDIR=$PWD/sigtmp && export HOME TMPDIR &&
 		exec git-box -C audit verify --trust-signer $ALICE --keyring "$PWD/signers.asc" >out 2>err
 	) &
 	pid=$! &&
-	n=0 &&
-	while ! test -f gpg-started && test $n -lt 100; do sleep 0.1; n=$((n + 1)); done &&
-	test -f gpg-started &&
+	box_wait_for slow/started &&
 	ls -A sigtmp >during &&
 	test -s during &&
 	test "$(stat -c %a sigtmp/git-box-verify.*)" = 700 &&

@@ -373,25 +373,14 @@ test_expect_success 'setup: a sealed box with a big file' '
 '
 
 test_expect_success 'a SIGTERM during export: nothing at the target, no temporary left, then it dies of it' '
-	mkdir -p sigbin sigtmp sighome &&
-	real_gpg=$(command -v gpg) &&
-	cat >sigbin/gpg <<-EOF &&
-	#!/bin/sh
-	# Hold export in the signature checks of box/verify.json until the test signals it.
-	touch "$PWD/gpg-started"
-	sleep 2
-	exec "$real_gpg" "\$@"
-	EOF
-	chmod +x sigbin/gpg &&
-	git config -f sighome/.gitconfig gpg.program "$PWD/sigbin/gpg" &&
+	mkdir sigtmp &&
+	box_slow_gpg slow &&
 	(
-		HOME=$PWD/sighome TMPDIR=$PWD/sigtmp && export HOME TMPDIR &&
+		HOME=$PWD/slow/home TMPDIR=$PWD/sigtmp && export HOME TMPDIR &&
 		exec git-box -C box export -o ../signalled.tar >out 2>err
 	) &
 	pid=$! &&
-	n=0 &&
-	while ! test -f gpg-started && test $n -lt 100; do sleep 0.1; n=$((n + 1)); done &&
-	test -f gpg-started &&
+	box_wait_for slow/started &&
 	ls -a | grep "^signalled.tar.tmp" >during &&
 	test -s during &&
 	kill -TERM $pid &&
