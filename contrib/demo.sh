@@ -157,6 +157,11 @@ seal_sha256=$(sha256sum ../seal.json | cut -d' ' -f1)
 step git box verify --keyring ../signers.asc --trust-signer "$analyst" \
 	--trust-signer "$reviewer" --tsa-ca ../tsa/ca.pem --expect-seal "$seal_sha256"
 
+echo "(the same check as the auditor's CI job runs it on every push, contrib/ci)"
+step env BOX_SIGNERS="$analyst $reviewer" BOX_KEYRING="$work/signers.asc" \
+	BOX_TSA_CA="$work/tsa/ca.pem" BOX_EXPECT_SEAL="$seal_sha256" BOX_REPORT="$work/verify.json" \
+	sh "$top/contrib/ci/verify-box.sh" "file://$work/sepsis-2026"
+
 echo
 echo "== The archivist exports the audit bundle: one BagIt tar holding all the evidence"
 export GNUPGHOME="$work/home/.gnupg"
