@@ -1,0 +1,74 @@
+#!/bin/sh
+
+test_description='an audit bundle proves the sealed commit: data/ is its tree, nothing follows the archive, and crafted names cost no more than others'
+
+. ./lib-box.sh
+
+# ---- the member table ----------------------------------------------------------
+
+# The checker keeps the members of a tar in a hash table. These names are
+# crafted against FNV-1a, the unkeyed hash it once used: every one lands
+# in the same slot of any table of up to 2^20 slots, so that each lookup
+# walks all the names before it. Random names of the same length are the
+# baseline.
+test_expect_success 'setup: tars of 2,048 to 16,384 crafted names, and of 16,384 random ones' '
+	python3 - <<-\EOF
+	import io, itertools, random, tarfile
+	MASK, PRIME = (1 << 20) - 1, 0x100000001b3
+	def fnv(h, text):
+	    for byte in text.encode():
+	        h = ((h ^ byte) * PRIME) & MASK
+	    return h
+	# The low bits of FNV-1a depend on the low bits of its state alone:
+	# two blocks that take one state to the same state can be swapped
+	# freely, and k such pairs give 2^k names with one hash.
+	h = fnv(0xcbf29ce484222325 & MASK, "data/")
+	pairs = []
+	blocks = ["".join(t) for t in itertools.product("abcdefghijklmnopqrstuvwxyz0123456789", repeat=3)]
+	while len(pairs) < 14:
+	    seen = {}
+	    for b in blocks:
+	        x = fnv(h, b)
+	        if x in seen:
+	            pairs.append((seen[x], b))
+	            h = x
+	            break
+	        seen[x] = b
+	def write(path, names):
+	    with tarfile.open(path, "w:gz", format=tarfile.USTAR_FORMAT) as t:
+	        for name in names:
+	            t.addfile(tarfile.TarInfo("b/" + name), io.BytesIO(b""))
+	crafted = ["data/" + "".join(p[(i >> k) & 1] for k, p in enumerate(pairs)) for i in range(1 << 14)]
+	assert len(set(fnv(0xcbf29ce484222325 & MASK, n) for n in crafted)) == 1
+	for n in (2048, 4096, 8192, 16384):
+	    write("crafted-%d.tar.gz" % n, crafted[:n])
+	rnd = random.Random(7300)
+	write("random-16384.tar.gz", ["data/" + "".join(rnd.choice("abcdefghij0123456789") for _ in range(42))
+	                              for _ in range(16384)])
+	EOF
+'
+
+test_expect_success !VALGRIND 'the member table costs time linear in the names, however they were chosen' '
+	python3 - <<-\EOF
+	import resource, subprocess
+	def cpu(path):
+	    """the least CPU time of three runs: wall time is noise on a shared machine"""
+	    best = None
+	    for _ in range(3):
+	        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+	        r = subprocess.run(["git", "box", "verify", path], capture_output=True)
+	        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+	        assert r.returncode == 1, (path, r.returncode, r.stderr)
+	        assert b"FAIL bag: no bagit.txt in " in r.stdout, r.stdout
+	        t = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+	        best = t if best is None else min(best, t)
+	    return best
+	t = {n: cpu("crafted-%d.tar.gz" % n) for n in (2048, 4096, 8192, 16384)}
+	baseline = cpu("random-16384.tar.gz")
+	print("crafted:", t, "random 16384:", baseline)
+	assert t[16384] <= 3 * baseline + 0.05, "crafted names cost more than random ones"
+	assert t[16384] <= 16 * t[2048] + 0.05, "8 times the names cost more than 16 times the time"
+	EOF
+'
+
+test_done
