@@ -403,6 +403,7 @@ struct bag_writer {
 	int abandoned;            /* the output refuses every byte from now on */
 	uint64_t written;         /* bytes of the archive written */
 	uint64_t flushed;         /* ... of which handed to writeback */
+	mode_t mode;              /* the file's, once committed: 0666 less the umask */
 	EVP_MD_CTX *out_md;       /* their SHA-256, when asked */
 	unsigned char out_sha256[32];
 	locale_t utf8;            /* C.UTF-8, for libarchive's names (utf8_scope) */
@@ -854,6 +855,7 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 	struct bag_writer *w;
 	struct buf member = BUF_INIT;
 	int r = ARCHIVE_OK;
+	mode_t mask;
 
 	*out = NULL;
 	if (!opts->name || strchr(opts->name, '/') || opts->name[0] == '.' ||
@@ -871,6 +873,14 @@ int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_
 
 	w = xcalloc(1, sizeof(*w));
 	w->fd = -1;
+	/*
+	 * The archive gets the mode open(2) would give a new file, as git
+	 * archive -o and tar do; only the temporary file is private. The
+	 * umask cannot be read without being set: set it back at once.
+	 */
+	mask = umask(0077);
+	umask(mask);
+	w->mode = 0666 & ~mask;
 	w->path = xstrdup(path);
 	w->name = xstrdup(opts->name);
 	w->time = opts->time;
@@ -996,7 +1006,7 @@ int bag_writer_commit(struct bag_writer *w)
 		writer_fail(w);
 		goto out;
 	}
-	if (fsync(w->fd) < 0 || fchmod(w->fd, 0644) < 0) {
+	if (fsync(w->fd) < 0 || fchmod(w->fd, w->mode) < 0) {
 		box_error_set("cannot write '%s': %s", w->tmp, strerror(errno));
 		writer_fail(w);
 		goto out;

@@ -63,7 +63,9 @@ struct bag_writer;
 
 /*
  * Start a bag that will appear at `path` when committed. Writes the bag's
- * folder, bagit.txt and data/ at once.
+ * folder, bagit.txt and data/ at once. The temporary file is 0600; the
+ * bag gets 0666 less the umask, read here (umask(2) cannot read it
+ * without setting it, so open no file in another thread meanwhile).
  */
 int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_writer_opts *opts);
 

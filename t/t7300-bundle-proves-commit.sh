@@ -3,6 +3,59 @@
 test_description='an audit bundle proves the sealed commit: data/ is its tree, nothing follows the archive, and crafted names cost no more than others'
 
 . ./lib-box.sh
+. "$BOX_TEST_DIR/lib-tsa.sh"
+
+ALICE=$(box_fpr alice)
+
+# verify_bundle BUNDLE: git box verify with the auditor's own roots, the
+# report in out; the caller asserts the exit code.
+verify_bundle () {
+	git box verify --keyring alice.asc --trust-signer $ALICE --tsa-ca "$TSA_FIXTURES/ca.pem" "$@" >out 2>err
+}
+
+test_expect_success 'setup: a sealed box with an executable and a symbolic link, signed by alice, timestamped' '
+	tsa_start tsa &&
+	box_gpg_import alice &&
+	gpg --export --armor $ALICE >alice.asc &&
+	box_init_stamped box 1 $ALICE &&
+	(
+		cd box &&
+		printf "#!/bin/sh\necho run\n" >run.sh && chmod +x run.sh &&
+		ln -s run.sh latest &&
+		mkdir -p output &&
+		printf "arm,sofa\nA,3\n" >output/result.csv &&
+		git add run.sh latest output &&
+		git commit -q -m analysis &&
+		git box seal -m final >/dev/null
+	) &&
+	git -C box rev-parse HEAD >commit &&
+	echo "study-$(cut -c1-12 commit)" >bagname
+'
+
+# ---- the file's mode --------------------------------------------------------------
+
+while read mask mode
+do
+	test_expect_success "under umask $mask the bundle is written $mode, as open(2) makes a new file" "
+		(umask $mask && cd box && git box export -o ../umask-$mask.tar >/dev/null) &&
+		echo $mode >expect &&
+		stat -c %a umask-$mask.tar >actual &&
+		test_cmp expect actual
+	"
+done <<\EOF
+022 644
+077 600
+002 664
+EOF
+
+test_expect_success 'a bundle that replaces a file takes the umask.s mode, not the old file.s' '
+	(umask 077 && cd box && git box export -o ../replaced.tar.gz >/dev/null) &&
+	echo 600 >expect && stat -c %a replaced.tar.gz >actual && test_cmp expect actual &&
+	(umask 022 && cd box && git box export -o ../replaced.tar.gz >/dev/null) &&
+	echo 644 >expect && stat -c %a replaced.tar.gz >actual && test_cmp expect actual &&
+	(umask 002 && cd box && git box export -o ../replaced.tar.gz >/dev/null) &&
+	echo 664 >expect && stat -c %a replaced.tar.gz >actual && test_cmp expect actual
+'
 
 # ---- the member table ----------------------------------------------------------
 
