@@ -1276,8 +1276,15 @@ struct checker {
 	const char *archive;          /* for messages */
 	int fd;
 	off_t start;
-	struct archive *a;
+	struct archive *raw;          /* the file, decompressed into one stream */
+	struct archive *a;            /* the tar reader, reading that stream */
 	int compressed;
+	int raw_eof;                  /* the stream has no more bytes */
+	uint64_t file_bytes;          /* bytes read from fd */
+	unsigned char file_end[4];    /* the last four of them */
+	uint64_t fed;                 /* bytes of the stream handed to the tar reader */
+	size_t block_len[2];          /* the last two blocks handed to it */
+	unsigned block_cur;           /* which of them is the last */
 
 	struct table members;
 	struct member **files;        /* file members in tar order, for a second pass */
@@ -1297,6 +1304,8 @@ struct checker {
 	int v097;                     /* BagIt 0.97 rather than 1.0 */
 	struct buf quotes[4];
 	unsigned next_quote;
+	char in[CHUNK];               /* read from fd */
+	char block[2][CHUNK];         /* the stream, for the tar reader */
 	char chunk[CHUNK];
 };
 
@@ -1347,10 +1356,11 @@ static int archive_io_error(int err)
 	return err == EIO || err == EISDIR || err == EBADF || err == ENOMEM || err == ENXIO;
 }
 
-static void read_failed(struct checker *c, const char *what)
+/* Reading `a` (c->raw or c->a) failed: an error, or a problem of the archive. */
+static void read_failed_in(struct checker *c, struct archive *a, const char *what)
 {
-	int err = archive_errno(c->a);
-	const char *msg = archive_error_string(c->a) ? archive_error_string(c->a) : "unknown error";
+	int err = archive_errno(a);
+	const char *msg = archive_error_string(a) ? archive_error_string(a) : "unknown error";
 
 	if (archive_io_error(err)) {
 		box_error_set("cannot read '%s': %s", c->archive, strerror(err));
@@ -1361,14 +1371,19 @@ static void read_failed(struct checker *c, const char *what)
 	c->stop = 1;
 }
 
+static void read_failed(struct checker *c, const char *what)
+{
+	read_failed_in(c, c->a, what);
+}
+
 static int over_ratio(struct checker *c)
 {
 	la_int64_t out, in;
 
 	if (!c->compressed)
 		return 0;
-	out = archive_filter_bytes(c->a, 0);
-	in = archive_filter_bytes(c->a, -1);
+	out = archive_filter_bytes(c->raw, 0);
+	in = archive_filter_bytes(c->raw, -1);
 	if (out <= BAG_RATIO_FLOOR || in <= 0 || (uint64_t)out / (uint64_t)in < c->lim->max_ratio)
 		return 0;
 	problem(c, "refusing '%s': it expands more than %llu times (compression ratio limit)",
@@ -1377,33 +1392,112 @@ static int over_ratio(struct checker *c)
 	return 1;
 }
 
+/* libarchive's input: the archive's file, read from the descriptor. */
+static la_ssize_t read_file(struct archive *a, void *data, const void **buf)
+{
+	struct checker *c = data;
+	ssize_t n;
+
+	do
+		n = read(c->fd, c->in, sizeof(c->in));
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	if ((size_t)n >= sizeof(c->file_end)) {
+		memcpy(c->file_end, c->in + n - sizeof(c->file_end), sizeof(c->file_end));
+	} else if (n) {
+		memmove(c->file_end, c->file_end + n, sizeof(c->file_end) - (size_t)n);
+		memcpy(c->file_end + sizeof(c->file_end) - n, c->in, (size_t)n);
+	}
+	c->file_bytes += (uint64_t)n;
+	*buf = c->in;
+	return n;
+}
+
+/*
+ * The tar reader's input: the decompressed stream, in blocks that are
+ * full but for the last. The last two are kept: when the tar reader
+ * meets the end of the archive, what it was handed and did not use is
+ * in them (it reads ahead a block of 512 bytes at most there).
+ */
+static la_ssize_t read_stream(struct archive *a, void *data, const void **buf)
+{
+	struct checker *c = data;
+	char *block;
+	size_t len = 0;
+
+	c->block_cur ^= 1;
+	block = c->block[c->block_cur];
+	while (len < CHUNK && !c->raw_eof) {
+		la_ssize_t n = archive_read_data(c->raw, block + len, CHUNK - len);
+
+		if (n < 0) {
+			archive_set_error(a, archive_errno(c->raw), "%s", archive_error_string(c->raw) ?
+					  archive_error_string(c->raw) : "cannot decompress");
+			return -1;
+		}
+		if (!n)
+			c->raw_eof = 1;
+		len += (size_t)n;
+	}
+	c->block_len[c->block_cur] = len;
+	c->fed += len;
+	*buf = block;
+	return (la_ssize_t)len;
+}
+
 /* Returns 0, or -1 with c->stop set (and c->error when it is not the archive's fault). */
 static int open_archive(struct checker *c)
 {
+	struct archive_entry *e;
+	int r;
+
+	c->raw_eof = 0;
+	c->file_bytes = c->fed = 0;
+	c->block_len[0] = c->block_len[1] = 0;
+	c->raw = archive_read_new();
 	c->a = archive_read_new();
-	if (!c->a) {
+	if (!c->raw || !c->a) {
 		box_error_set("cannot read '%s': out of memory", c->archive);
 		c->error = c->stop = 1;
 		return -1;
 	}
 	/*
-	 * The tar reader and two decompressors, nothing else: no other
-	 * format, and never an external program (which libarchive would
-	 * fall back to, saying ARCHIVE_WARN, were a library missing).
+	 * Two readers, each with only what it needs: libarchive's built-in
+	 * gzip and zstd decompressors make the file one stream (never an
+	 * external program, which libarchive would fall back to, saying
+	 * ARCHIVE_WARN, were a library missing), and its tar reader, no
+	 * other format, reads the stream. Between the two, the checker sees
+	 * what follows the tar's end.
 	 */
-	if (archive_read_support_format_tar(c->a) != ARCHIVE_OK ||
-	    archive_read_support_filter_gzip(c->a) != ARCHIVE_OK ||
-	    archive_read_support_filter_zstd(c->a) != ARCHIVE_OK) {
+	if (archive_read_support_filter_gzip(c->raw) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(c->raw) != ARCHIVE_OK ||
+	    archive_read_support_format_raw(c->raw) != ARCHIVE_OK ||
+	    archive_read_support_format_empty(c->raw) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(c->a) != ARCHIVE_OK) {
 		box_error_set("cannot read '%s': libarchive lacks built-in tar, gzip or zstd support",
 			      c->archive);
 		c->error = c->stop = 1;
 		return -1;
 	}
-	if (archive_read_open_fd(c->a, c->fd, CHUNK) != ARCHIVE_OK) {
+	if (archive_read_open(c->raw, c, NULL, read_file, NULL) != ARCHIVE_OK) {
+		read_failed_in(c, c->raw, "");
+		return -1;
+	}
+	r = archive_read_next_header(c->raw, &e);
+	if (r == ARCHIVE_EOF) {
+		c->raw_eof = 1;
+	} else if (r != ARCHIVE_OK) {
+		read_failed_in(c, c->raw, "");
+		return -1;
+	}
+	c->compressed = archive_filter_count(c->raw) > 1;
+	if (archive_read_open(c->a, c, NULL, read_stream, NULL) != ARCHIVE_OK) {
 		read_failed(c, "");
 		return -1;
 	}
-	c->compressed = archive_filter_count(c->a) > 1;
 	return 0;
 }
 
@@ -1411,7 +1505,118 @@ static void close_archive(struct checker *c)
 {
 	if (c->a)
 		archive_read_free(c->a);
-	c->a = NULL;
+	if (c->raw)
+		archive_read_free(c->raw);
+	c->a = c->raw = NULL;
+}
+
+/* Zero bytes a tar may hold after its end: the padding of its last record, tar -b 2048's at most. */
+#define TAIL_MAX (1u << 20)
+
+/*
+ * More of what follows the tar's end, `len` bytes at `p`, of which
+ * `*tail` came before: zeros, and no more than TAIL_MAX of them. 0, or
+ * -1 with the archive refused.
+ */
+static int check_tail(struct checker *c, const char *p, size_t len, uint64_t end, uint64_t *tail)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i]) {
+			problem(c, "refusing '%s': something follows the end of its tar, at byte %llu: "
+				"a second archive, or bytes that are not zero padding",
+				c->archive, (unsigned long long)(end + *tail + i));
+			c->stop = 1;
+			return -1;
+		}
+	*tail += len;
+	if (*tail > TAIL_MAX) {
+		problem(c, "refusing '%s': more than %u bytes follow the end of its tar "
+			"(only zero padding may, a record of at most %u bytes)", c->archive, TAIL_MAX, TAIL_MAX);
+		c->stop = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int more_in_file(struct checker *c)
+{
+	char byte;
+	ssize_t n;
+
+	do
+		n = read(c->fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		box_error_set("cannot read '%s': %s", c->archive, strerror(errno));
+		c->error = c->stop = 1;
+	}
+	return n > 0;
+}
+
+/*
+ * What follows the tar's end-of-archive blocks must be zero padding. A
+ * second tar appended there, or anything else, is what another reader
+ * (tar -i, or one that does not stop at the first end) would take for
+ * members this check never saw. Then a compressed file must end where
+ * its compressed stream does, and a gzip stream be one member, whose
+ * trailer gives the length of the whole: libarchive reads on into a
+ * second member, as gzip -d does, and past trailing bytes, silently.
+ */
+static void check_end(struct checker *c)
+{
+	uint64_t end = (uint64_t)archive_filter_bytes(c->a, 0), tail = 0, left;
+	size_t last = c->block_len[c->block_cur], before = c->block_len[!c->block_cur];
+	la_int64_t used;
+
+	if (end > c->fed || c->fed - end > last + before) {
+		box_error_set("cannot check the end of '%s': the tar reader stopped outside what it was given",
+			      c->archive);
+		c->error = c->stop = 1;
+		return;
+	}
+	/* What the tar reader was handed and did not use, then the rest of the stream. */
+	left = c->fed - end;
+	if (left > last && check_tail(c, c->block[!c->block_cur] + before - (left - last), left - last, end, &tail))
+		return;
+	if (left > last)
+		left = last;
+	if (check_tail(c, c->block[c->block_cur] + last - left, left, end, &tail))
+		return;
+	while (!c->raw_eof) {
+		la_ssize_t n = archive_read_data(c->raw, c->chunk, sizeof(c->chunk));
+
+		if (n < 0) {
+			read_failed_in(c, c->raw, "its end");
+			return;
+		}
+		if (!n)
+			c->raw_eof = 1;
+		if (check_tail(c, c->chunk, (size_t)n, end, &tail) || over_ratio(c))
+			return;
+	}
+
+	if (!c->compressed)
+		return;
+	used = archive_filter_bytes(c->raw, -1);
+	if (used < 0 || (uint64_t)used < c->file_bytes || more_in_file(c)) {
+		if (!c->error)
+			problem(c, "refusing '%s': something follows the end of its %s stream",
+				c->archive, archive_filter_name(c->raw, 0));
+		c->stop = 1;
+		return;
+	}
+	if (archive_filter_code(c->raw, 0) == ARCHIVE_FILTER_GZIP) {
+		uint32_t said = (uint32_t)c->file_end[0] | (uint32_t)c->file_end[1] << 8 |
+				(uint32_t)c->file_end[2] << 16 | (uint32_t)c->file_end[3] << 24;
+		uint64_t total = (uint64_t)archive_filter_bytes(c->raw, 0);
+
+		if (said != (uint32_t)total) {
+			problem(c, "refusing '%s': its last gzip trailer gives %lu bytes, the stream has %llu: "
+				"more than one gzip member, or a damaged one", c->archive,
+				(unsigned long)said, (unsigned long long)total);
+			c->stop = 1;
+		}
+	}
 }
 
 static enum held_kind held_kind(const char *rel, int *alg)
@@ -1779,8 +1984,10 @@ static void first_pass(struct checker *c)
 		uint64_t streamed = 0;
 
 		r = archive_read_next_header(c->a, &e);
-		if (r == ARCHIVE_EOF)
+		if (r == ARCHIVE_EOF) {
+			check_end(c);
 			break;
+		}
 		if (r != ARCHIVE_OK) {
 			read_failed(c, c->count ? "a member's header" : "its start");
 			break;

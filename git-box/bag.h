@@ -19,7 +19,9 @@
  *
  * The checker reads a tar (plain, gzip or zstd) with libarchive's tar
  * reader and nothing else, refuses unsafe members by name before reading
- * their content, and checks the bag: bagit.txt, every payload and tag
+ * their content, refuses anything after the tar's end but zero padding
+ * (and, compressed, anything after the stream, or a second gzip
+ * member), and checks the bag: bagit.txt, every payload and tag
  * file against every manifest and tag manifest, Payload-Oxum, nothing
  * missing or extra. It writes nothing anywhere except the one tag file
  * the caller asks to stream into a descriptor of its own.

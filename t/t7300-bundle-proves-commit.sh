@@ -6,6 +6,7 @@ test_description='an audit bundle proves the sealed commit: data/ is its tree, n
 . "$BOX_TEST_DIR/lib-tsa.sh"
 
 ALICE=$(box_fpr alice)
+command -v zstd >/dev/null 2>&1 && test_set_prereq ZSTD
 
 # verify_bundle BUNDLE: git box verify with the auditor's own roots, the
 # report in out; the caller asserts the exit code.
@@ -55,6 +56,114 @@ test_expect_success 'a bundle that replaces a file takes the umask.s mode, not t
 	echo 644 >expect && stat -c %a replaced.tar.gz >actual && test_cmp expect actual &&
 	(umask 002 && cd box && git box export -o ../replaced.tar.gz >/dev/null) &&
 	echo 664 >expect && stat -c %a replaced.tar.gz >actual && test_cmp expect actual
+'
+
+# ---- nothing after the end of the archive ------------------------------------------
+
+test_expect_success 'setup: the bundle as .tar, .tar.gz and .tar.zst, and another tar' '
+	(cd box && git box export -o ../good.tar >/dev/null &&
+		git box export -o ../good.tar.gz >/dev/null &&
+		git box export -o ../good.tar.zst >/dev/null) &&
+	mkdir -p other/data && echo "not in the seal" >other/data/extra.csv &&
+	tar -cf other.tar other &&
+	stat -c %s good.tar >good.size
+'
+
+test_expect_success 'a good bundle verifies, as .tar, .tar.gz and .tar.zst' '
+	for f in good.tar good.tar.gz good.tar.zst
+	do
+		verify_bundle $f &&
+		grep "^ok   bag: " out &&
+		! grep "^FAIL" out || return 1
+	done
+'
+
+test_expect_success 'zero padding after the end, a record as GNU tar writes it, still verifies' '
+	cp good.tar padded.tar &&
+	truncate -s $(( ($(cat good.size) / 10240 + 1) * 10240 )) padded.tar &&
+	test $(stat -c %s padded.tar) -gt $(cat good.size) &&
+	verify_bundle padded.tar &&
+	grep "^ok   bag: " out
+'
+
+# refused BUNDLE WHY: verify exits 1, the bag check says WHY, and nothing
+# after the refusal is read (no history imported, nothing compared).
+refused () {
+	test_expect_code 1 verify_bundle "$1" &&
+	grep "^FAIL bag: refusing .$1.: $2" out &&
+	grep "^FAIL bag: the archive was refused: nothing more of it was read\$" out &&
+	! grep "^ok   bundle" out &&
+	! grep "^FAIL \(bundle\|data\)" out &&
+	test_path_is_missing other
+}
+
+test_expect_success 'a second tar appended is refused, at the byte where it starts' '
+	rm -rf other &&
+	cat good.tar other.tar >appended.tar &&
+	refused appended.tar "something follows the end of its tar, at byte $(cat good.size): a second archive"
+'
+
+test_expect_success 'stock tar stops where the first tar ends, tar -i reads on: two readers, two contents' '
+	tar -tf appended.tar >list &&
+	! grep "^other/" list &&
+	tar -itf appended.tar >list &&
+	grep "^other/data/extra.csv\$" list
+'
+
+test_expect_success 'a second tar after GNU tar.s zero padding is refused too' '
+	cat padded.tar other.tar >padded-appended.tar &&
+	refused padded-appended.tar "something follows the end of its tar, at byte $(stat -c %s padded.tar): "
+'
+
+test_expect_success 'bytes that are not zero after the end are refused' '
+	cp good.tar junk.tar && printf junk >>junk.tar &&
+	refused junk.tar "something follows the end of its tar, at byte $(cat good.size): " &&
+	cp padded.tar padded-junk.tar && printf "\001" >>padded-junk.tar &&
+	refused padded-junk.tar "something follows the end of its tar, at byte $(stat -c %s padded.tar): "
+'
+
+test_expect_success 'more zeros after the end than a record holds are refused' '
+	cp good.tar zeros.tar &&
+	head -c $((2 * 1024 * 1024)) /dev/zero >>zeros.tar &&
+	refused zeros.tar "more than 1048576 bytes follow the end of its tar"
+'
+
+test_expect_success '.tar.gz: bytes after the gzip stream are refused; gzip -t finds them too' '
+	cp good.tar.gz junk.tar.gz && printf junk >>junk.tar.gz &&
+	refused junk.tar.gz "something follows the end of its gzip stream" &&
+	test_expect_code 2 gzip -t junk.tar.gz 2>gzip.err &&
+	grep "trailing garbage" gzip.err
+'
+
+test_expect_success '.tar.gz: a second gzip member holding a second tar is refused' '
+	{ cat good.tar.gz && gzip -nc other.tar; } >members.tar.gz &&
+	refused members.tar.gz "something follows the end of its tar, at byte $(cat good.size): "
+'
+
+test_expect_success '.tar.gz: one gzip member holding two tars is refused' '
+	cat good.tar other.tar | gzip -n >both.tar.gz &&
+	refused both.tar.gz "something follows the end of its tar, at byte $(cat good.size): "
+'
+
+test_expect_success '.tar.gz: the bundle split into two gzip members is refused, though gzip -dc joins them' '
+	head -c 10240 good.tar | gzip -n >split.tar.gz &&
+	tail -c +10241 good.tar | gzip -n >>split.tar.gz &&
+	gzip -dc split.tar.gz | cmp - good.tar &&
+	refused split.tar.gz "its last gzip trailer gives $(( $(cat good.size) - 10240 )) bytes, the stream has $(cat good.size): more than one gzip member"
+'
+
+test_expect_success ZSTD '.tar.zst: bytes after the zstd stream are refused; zstd -t finds them too' '
+	cp good.tar.zst junk.tar.zst && printf junkjunk >>junk.tar.zst &&
+	test_must_fail zstd -q -t junk.tar.zst &&
+	test_expect_code 1 verify_bundle junk.tar.zst &&
+	grep "^FAIL bag: .junk.tar.zst. is not a readable tar.*: Zstd decompression failed" out &&
+	grep "^FAIL bag: the archive was refused: nothing more of it was read\$" out &&
+	! grep "^ok   bundle" out
+'
+
+test_expect_success ZSTD '.tar.zst: a second zstd frame holding a second tar is refused' '
+	{ cat good.tar.zst && zstd -q -c other.tar; } >frames.tar.zst &&
+	refused frames.tar.zst "something follows the end of its tar, at byte $(cat good.size): "
 '
 
 # ---- the member table ----------------------------------------------------------
