@@ -322,6 +322,7 @@ static int hex_decode(unsigned char *out, const char *hex, size_t hexlen, size_t
 struct hashes {
 	unsigned algs;
 	EVP_MD_CTX *ctx[BAG_ALG_NR];
+	EVP_MD_CTX *blob;          /* the git blob id, when asked (hashes_start_blob) */
 };
 
 static int hashes_start(struct hashes *h, unsigned which)
@@ -347,6 +348,34 @@ static int hashes_update(struct hashes *h, const void *data, size_t len)
 			box_error_set("cannot compute a %s digest", algs[i].name);
 			return -1;
 		}
+	if (h->blob && !EVP_DigestUpdate(h->blob, data, len)) {
+		box_error_set("cannot compute a git blob id");
+		return -1;
+	}
+	return 0;
+}
+
+/* Also the git blob id of the `size` bytes to come: SHA-1 of "blob SIZE\0", then of them. */
+static int hashes_start_blob(struct hashes *h, uint64_t size)
+{
+	char header[32];
+	int len = snprintf(header, sizeof(header), "blob %llu", (unsigned long long)size);
+
+	h->blob = EVP_MD_CTX_new();
+	if (!h->blob || !EVP_DigestInit_ex(h->blob, EVP_sha1(), NULL) ||
+	    !EVP_DigestUpdate(h->blob, header, (size_t)len + 1)) {
+		box_error_set("cannot compute a git blob id");
+		return -1;
+	}
+	return 0;
+}
+
+static int hashes_final_blob(struct hashes *h, unsigned char id[BAG_BLOB_ID_LEN])
+{
+	if (!EVP_DigestFinal_ex(h->blob, id, NULL)) {
+		box_error_set("cannot compute a git blob id");
+		return -1;
+	}
 	return 0;
 }
 
@@ -366,6 +395,8 @@ static void hashes_release(struct hashes *h)
 		EVP_MD_CTX_free(h->ctx[i]);
 		h->ctx[i] = NULL;
 	}
+	EVP_MD_CTX_free(h->blob);
+	h->blob = NULL;
 	h->algs = 0;
 }
 
@@ -1097,6 +1128,7 @@ struct member {
 	unsigned short listed;     /* algorithms of the manifests that list it */
 	uint64_t hash;             /* of its name, in the table */
 	unsigned char sha256[32];
+	unsigned char blob_id[BAG_BLOB_ID_LEN];   /* a payload file's, with opts.blob_ids */
 	unsigned char *more;       /* the other digests in `have`, in enum order */
 };
 
@@ -2020,7 +2052,8 @@ static void first_pass(struct checker *c)
 		if (k >= 0)
 			c->r->kept[k].found = 1;
 
-		if (hashes_start(&h, c->algs | BAG_ALG_BIT(BAG_SHA256)) < 0) {
+		if (hashes_start(&h, c->algs | BAG_ALG_BIT(BAG_SHA256)) < 0 ||
+		    (c->opts->blob_ids && starts_with(m->name, "data/") && hashes_start_blob(&h, m->size) < 0)) {
 			c->error = c->stop = 1;
 			hashes_release(&h);
 			break;
@@ -2028,6 +2061,7 @@ static void first_pass(struct checker *c)
 		if (read_content(c, m, &h, held ? &held->content : NULL,
 				 k >= 0 ? &c->r->kept[k].content : NULL,
 				 stream ? c->opts->stream_fd : -1, &streamed) < 0 ||
+		    (h.blob && hashes_final_blob(&h, m->blob_id) < 0) ||
 		    member_set_digests(m, &h) < 0) {
 			if (!c->stop)
 				c->error = c->stop = 1;
@@ -2550,6 +2584,7 @@ static void check_bag(struct checker *c)
 		p->size = m->size;
 		p->executable = m->exec;
 		memcpy(p->sha256, m->sha256, 32);
+		memcpy(p->blob_id, m->blob_id, BAG_BLOB_ID_LEN);
 	}
 	qsort(c->r->payload, c->r->payload_nr, sizeof(*c->r->payload), compare_payload);
 }

@@ -157,8 +157,13 @@ struct bag_check_opts {
 	/* A tag file to copy into stream_fd as it is read, or NULL. */
 	const char *stream;
 	int stream_fd;
+	/* Also the git blob id of each payload file, from its content (bag_payload_file.blob_id). */
+	int blob_ids;
 };
-#define BAG_CHECK_OPTS_INIT { BAG_LIMITS_INIT, NULL, NULL, -1 }
+#define BAG_CHECK_OPTS_INIT { BAG_LIMITS_INIT, NULL, NULL, -1, 0 }
+
+/* The length of a git blob id: the SHA-1 object format, the one libgit2 reads. */
+#define BAG_BLOB_ID_LEN 20
 
 struct bag_info_field {
 	char *label;
@@ -170,6 +175,8 @@ struct bag_payload_file {
 	uint64_t size;
 	int executable;              /* the member's mode had an execute bit */
 	unsigned char sha256[32];    /* computed from the content, never read from a manifest */
+	/* with opts.blob_ids: what git would name the content, SHA-1 of "blob SIZE\0" and it */
+	unsigned char blob_id[BAG_BLOB_ID_LEN];
 };
 
 struct bag_kept_file {

@@ -7,6 +7,14 @@ test_description='an audit bundle proves the sealed commit: data/ is its tree, n
 
 ALICE=$(box_fpr alice)
 command -v zstd >/dev/null 2>&1 && test_set_prereq ZSTD
+# The Library of Congress's bagit-python, an outside BagIt validator.
+BAGIT_VALIDATE="$BOX_SOURCE_DIR/../shared/tools/bagit-validate"
+if test -x "$BAGIT_VALIDATE"
+then
+	test_set_prereq BAGIT_VALIDATE
+else
+	say "skipping the outside BagIt validator's tests: $BAGIT_VALIDATE is absent"
+fi
 
 # verify_bundle BUNDLE: git box verify with the auditor's own roots, the
 # report in out; the caller asserts the exit code.
@@ -164,6 +172,165 @@ test_expect_success ZSTD '.tar.zst: bytes after the zstd stream are refused; zst
 test_expect_success ZSTD '.tar.zst: a second zstd frame holding a second tar is refused' '
 	{ cat good.tar.zst && zstd -q -c other.tar; } >frames.tar.zst &&
 	refused frames.tar.zst "something follows the end of its tar, at byte $(cat good.size): "
+'
+
+# ---- data/ is the commit's tree --------------------------------------------------------
+
+# rebuild IN.tar OUT.tar 'commands': what a party with no key can do with
+# stock tools: extract the bag, run the commands in its folder, make the
+# bag's own manifests agree again (as bagit tools would), and tar it.
+rebuild () {
+	rm -rf work && mkdir work &&
+	tar -C work -xf "$1" &&
+	(
+		cd work/$(cat bagname) && chmod -R u+w . &&
+		eval "$3" &&
+		find data -type f | LC_ALL=C sort | xargs sha256sum >manifest-sha256.txt &&
+		bytes=$(find data -type f -exec cat {} + | wc -c) &&
+		files=$(find data -type f | wc -l) &&
+		sed -i "s/^Payload-Oxum: .*/Payload-Oxum: $bytes.$files/" bag-info.txt &&
+		{ ls bag-info.txt bagit.txt manifest-sha256.txt; find box -type f; } | LC_ALL=C sort |
+			xargs sha256sum >tagmanifest-sha256.txt
+	) &&
+	tar -C work --sort=name --owner=0 --group=0 --numeric-owner -cf "$2" $(cat bagname)
+}
+
+# tree_fails BUNDLE: verify exits 1, with a valid bag: the failure is data/'s.
+tree_fails () {
+	test_expect_code 1 verify_bundle "$1" &&
+	grep "^ok   bag: " out
+}
+
+test_expect_success 'a good bundle: data/ is the commit.s tree, each path, blob id and execute bit' '
+	verify_bundle good.tar &&
+	tree=$(git -C box rev-parse HEAD^{tree} | cut -c1-12) &&
+	grep "^ok   data: $(cut -c1-12 commit): data/ is exactly the 8 files of the commit.s tree $tree: each path, git blob id and execute bit\$" out &&
+	! grep "^FAIL" out
+'
+
+test_expect_success 'the blob ids are git.s: git hash-object of data/ is git ls-tree of the commit' '
+	rm -rf stock && mkdir stock && tar -C stock -xf good.tar &&
+	git -C box ls-tree -r HEAD | sed "s/^[0-9]* blob //" | sort >expect &&
+	(cd stock/$(cat bagname)/data && find . -type f | sed "s|^\./||" | LC_ALL=C sort |
+		while read path; do printf "%s\t%s\n" "$(git hash-object "$path")" "$path"; done) | sort >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'stock tools accept the good bundle: tar -tf, sha256sum -c, git bundle verify' '
+	name=$(cat bagname) &&
+	tar -tf good.tar >list && grep "^$name/data/run.sh\$" list &&
+	(cd stock/$name && sha256sum -c --quiet manifest-sha256.txt && sha256sum -c --quiet tagmanifest-sha256.txt) &&
+	git init -q --bare stock/repo &&
+	(cd stock/repo && git bundle verify ../$name/box/repo.bundle) >bundle.out 2>&1 &&
+	grep "records a complete history" bundle.out
+'
+
+test_expect_success BAGIT_VALIDATE 'an outside BagIt validator accepts the good bundle' '
+	"$BAGIT_VALIDATE" --validate stock/$(cat bagname) 2>bagit.err &&
+	grep "is valid" bagit.err
+'
+
+test_expect_success 'a file added to data/, the bag redone: not a file of the tree' '
+	rebuild good.tar added.tar "echo extra >data/input/extra.csv" &&
+	tree_fails added.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/input/extra.csv.: in data/, but not a file of the commit.s tree\$" out
+'
+
+test_expect_success 'a file taken out of data/, the bag redone: missing from data/' '
+	rebuild good.tar removed.tar "rm data/output/result.csv" &&
+	tree_fails removed.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/output/result.csv.: in the commit.s tree, but not in data/\$" out
+'
+
+test_expect_success 'a byte changed in data/, the bag redone: the blob ids differ, as git hash-object says' '
+	rebuild good.tar changed.tar "printf X >>data/input/data.csv && git hash-object data/input/data.csv >../../changed.id" &&
+	tree_fails changed.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/input/data.csv.: its content is blob $(cat changed.id), but the commit.s tree has blob $(git -C box rev-parse HEAD:input/data.csv)\$" out
+'
+
+test_expect_success BAGIT_VALIDATE 'the outside BagIt validator finds that redone bag valid: only the commit tells' '
+	"$BAGIT_VALIDATE" --validate work/$(cat bagname) 2>bagit.err &&
+	grep "is valid" bagit.err
+'
+
+test_expect_success 'a file of the same size with other bytes, the bag redone: named' '
+	rebuild good.tar same-size.tar "sed -i s/10/99/ data/input/data.csv" &&
+	tree_fails same-size.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/input/data.csv.: its content is blob " out
+'
+
+test_expect_success 'the execute bit taken off or put on, the bag redone: named with the tree.s mode' '
+	rebuild good.tar noexec.tar "chmod a-x data/run.sh" &&
+	tree_fails noexec.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/run.sh.: not executable, but the commit.s tree has mode 100755\$" out &&
+	rebuild good.tar exec.tar "chmod a+x data/input/data.csv" &&
+	tree_fails exec.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/input/data.csv.: executable, but the commit.s tree has mode 100644\$" out
+'
+
+test_expect_success 'the file of a symbolic link made executable: the tree has a link' '
+	rebuild good.tar linkexec.tar "chmod a+x data/latest" &&
+	tree_fails linkexec.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/latest.: executable, but the commit.s tree has a symbolic link (mode 120000)\$" out
+'
+
+test_expect_success 'a symbolic link followed (its target.s bytes where the tree has the link): named' '
+	rebuild good.tar followed.tar "cp data/run.sh data/latest && chmod a-x data/latest" &&
+	tree_fails followed.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/latest.: its content is blob $(git -C box rev-parse HEAD:run.sh), but the commit.s tree has blob $(git -C box rev-parse HEAD:latest)\$" out
+'
+
+test_expect_success 'a symbolic link where the tree has a file is refused by name' '
+	rebuild good.tar symlink.tar "rm data/input/data.csv && ln -s ../run.sh data/input/data.csv" &&
+	test_expect_code 1 verify_bundle symlink.tar &&
+	grep "^FAIL bag: refusing member .$(cat bagname)/data/input/data.csv.: it is a symbolic link\$" out
+'
+
+test_expect_success 'a file where the tree has a folder, the bag redone: both named' '
+	rebuild good.tar folder.tar "rm -r data/input/sub && echo flat >data/input/sub" &&
+	tree_fails folder.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/input/sub.: in data/, but not a file of the commit.s tree\$" out &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/input/sub/patients.csv.: in the commit.s tree, but not in data/\$" out
+'
+
+test_expect_success 'past 50 differences, the rest are counted' '
+	rebuild good.tar many.tar "for i in \$(seq 1 60); do echo \$i >data/output/extra-\$i.csv; done" &&
+	tree_fails many.tar &&
+	test $(grep -c "^FAIL data: $(cut -c1-12 commit): .data/output/extra-[0-9]*.csv.: in data/, but not a file of the commit.s tree\$" out) = 50 &&
+	grep "^FAIL data: $(cut -c1-12 commit): and 10 more files differ from the commit.s tree\$" out
+'
+
+# The history checks read the note of a commit one way, and the bundle's
+# comparison of box/manifest.json another: a notes tree that notes the
+# seal twice (once in a fan-out folder, once flat) can show each its
+# own note. Whatever note a reader took, data/ is compared with the tree.
+test_expect_success 'setup: a second note on the seal, unsigned, for a forged data/, and a bag to match it' '
+	rm -rf forge && git clone -q --bare box forge &&
+	git -C forge fetch -q ../box "refs/notes/*:refs/notes/*" "refs/tags/*:refs/tags/*" &&
+	commit=$(cat commit) &&
+	git -C box notes --ref=box show $commit | sed "/^-----BEGIN PGP SIGNATURE-----\$/,\$d" >real.json &&
+	printf "id,value\n1,99\n2,20\n" >forged.csv &&
+	sed "s/$(sha256sum <box.src/data.csv | cut -d" " -f1)/$(sha256sum <forged.csv | cut -d" " -f1)/" real.json >forged.json &&
+	! cmp real.json forged.json &&
+	(
+		cd forge &&
+		blob=$(git hash-object -w ../forged.json) &&
+		fanout=$(printf "100644 blob %s\t%s\n" $blob $(echo $commit | cut -c3-) | git mktree) &&
+		other=$(echo other | git hash-object -w --stdin) &&
+		tree=$({ git ls-tree refs/notes/box &&
+			printf "040000 tree %s\t%s\n" $fanout $(echo $commit | cut -c1-2) &&
+			printf "100644 blob %s\tffffffffffffffffffffffffffffffffffffffff\n" $other; } | git mktree) &&
+		git update-ref refs/notes/box $(echo notes | git commit-tree $tree -p refs/notes/box) &&
+		git bundle create -q ../forged.bundle refs/heads/main refs/notes/box \
+			$(git for-each-ref --format="%(refname)" refs/tags/box)
+	) &&
+	rebuild good.tar twonotes.tar "cp ../../forged.bundle box/repo.bundle && cp ../../forged.json box/manifest.json &&
+		rm box/manifest.json.asc && cp ../../forged.csv data/input/data.csv"
+'
+
+test_expect_success 'data/ that matches the note the bundle reads still fails against the tree' '
+	tree_fails twonotes.tar &&
+	grep "^FAIL data: $(cut -c1-12 commit): .data/input/data.csv.: its content is blob $(git hash-object forged.csv), but the commit.s tree has blob $(git -C box rev-parse HEAD:input/data.csv)\$" out
 '
 
 # ---- the member table ----------------------------------------------------------
