@@ -22,7 +22,7 @@ verify_bundle () {
 	git box verify --keyring alice.asc --trust-signer $ALICE --tsa-ca "$TSA_FIXTURES/ca.pem" "$@" >out 2>err
 }
 
-test_expect_success 'setup: a sealed box with an executable and a symbolic link, signed by alice, timestamped' '
+test_expect_success 'setup: a sealed box with an executable, a symbolic link, an empty and a large file, signed and timestamped' '
 	tsa_start tsa &&
 	box_gpg_import alice &&
 	gpg --export --armor $ALICE >alice.asc &&
@@ -33,6 +33,8 @@ test_expect_success 'setup: a sealed box with an executable and a symbolic link,
 		ln -s run.sh latest &&
 		mkdir -p output &&
 		printf "arm,sofa\nA,3\n" >output/result.csv &&
+		: >output/empty.csv &&
+		seq 1 100000 >output/large.csv &&
 		git add run.sh latest output &&
 		git commit -q -m analysis &&
 		git box seal -m final >/dev/null
@@ -204,7 +206,7 @@ tree_fails () {
 test_expect_success 'a good bundle: data/ is the commit.s tree, each path, blob id and execute bit' '
 	verify_bundle good.tar &&
 	tree=$(git -C box rev-parse HEAD^{tree} | cut -c1-12) &&
-	grep "^ok   data: $(cut -c1-12 commit): data/ is exactly the 8 files of the commit.s tree $tree: each path, git blob id and execute bit\$" out &&
+	grep "^ok   data: $(cut -c1-12 commit): data/ is exactly the 10 files of the commit.s tree $tree: each path, git blob id and execute bit\$" out &&
 	! grep "^FAIL" out
 '
 
