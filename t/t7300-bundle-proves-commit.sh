@@ -17,9 +17,18 @@ else
 fi
 
 # verify_bundle BUNDLE: git box verify with the auditor's own roots, the
-# report in out; the caller asserts the exit code.
+# report in out, its temporary files in vtmp/; the caller asserts the
+# exit code.
 verify_bundle () {
-	git box verify --keyring alice.asc --trust-signer $ALICE --tsa-ca "$TSA_FIXTURES/ca.pem" "$@" >out 2>err
+	mkdir -p vtmp &&
+	env TMPDIR="$PWD/vtmp" git box verify --keyring alice.asc --trust-signer $ALICE \
+		--tsa-ca "$TSA_FIXTURES/ca.pem" "$@" >out 2>err
+}
+
+# nothing_left: verify left no temporary file or folder behind.
+nothing_left () {
+	ls -A vtmp >left &&
+	test_must_be_empty left
 }
 
 test_expect_success 'setup: a sealed box with an executable, a symbolic link, an empty and a large file, signed and timestamped' '
@@ -104,7 +113,8 @@ refused () {
 	grep "^FAIL bag: the archive was refused: nothing more of it was read\$" out &&
 	! grep "^ok   bundle" out &&
 	! grep "^FAIL \(bundle\|data\)" out &&
-	test_path_is_missing other
+	test_path_is_missing other &&
+	nothing_left
 }
 
 test_expect_success 'a second tar appended is refused, at the byte where it starts' '
@@ -200,7 +210,8 @@ rebuild () {
 # tree_fails BUNDLE: verify exits 1, with a valid bag: the failure is data/'s.
 tree_fails () {
 	test_expect_code 1 verify_bundle "$1" &&
-	grep "^ok   bag: " out
+	grep "^ok   bag: " out &&
+	nothing_left
 }
 
 test_expect_success 'a good bundle: data/ is the commit.s tree, each path, blob id and execute bit' '
