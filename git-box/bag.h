@@ -19,7 +19,9 @@
  *
  * The checker reads a tar (plain, gzip or zstd) with libarchive's tar
  * reader and nothing else, refuses unsafe members by name before reading
- * their content, and checks the bag: bagit.txt, every payload and tag
+ * their content, refuses anything after the tar's end but zero padding
+ * (and, compressed, anything after the stream, or a second gzip
+ * member), and checks the bag: bagit.txt, every payload and tag
  * file against every manifest and tag manifest, Payload-Oxum, nothing
  * missing or extra. It writes nothing anywhere except the one tag file
  * the caller asks to stream into a descriptor of its own.
@@ -63,7 +65,9 @@ struct bag_writer;
 
 /*
  * Start a bag that will appear at `path` when committed. Writes the bag's
- * folder, bagit.txt and data/ at once.
+ * folder, bagit.txt and data/ at once. The temporary file is 0600; the
+ * bag gets 0666 less the umask, read here (umask(2) cannot read it
+ * without setting it, so open no file in another thread meanwhile).
  */
 int bag_writer_open(struct bag_writer **out, const char *path, const struct bag_writer_opts *opts);
 
@@ -153,8 +157,13 @@ struct bag_check_opts {
 	/* A tag file to copy into stream_fd as it is read, or NULL. */
 	const char *stream;
 	int stream_fd;
+	/* Also the git blob id of each payload file, from its content (bag_payload_file.blob_id). */
+	int blob_ids;
 };
-#define BAG_CHECK_OPTS_INIT { BAG_LIMITS_INIT, NULL, NULL, -1 }
+#define BAG_CHECK_OPTS_INIT { BAG_LIMITS_INIT, NULL, NULL, -1, 0 }
+
+/* The length of a git blob id: the SHA-1 object format, the one libgit2 reads. */
+#define BAG_BLOB_ID_LEN 20
 
 struct bag_info_field {
 	char *label;
@@ -166,6 +175,8 @@ struct bag_payload_file {
 	uint64_t size;
 	int executable;              /* the member's mode had an execute bit */
 	unsigned char sha256[32];    /* computed from the content, never read from a manifest */
+	/* with opts.blob_ids: what git would name the content, SHA-1 of "blob SIZE\0" and it */
+	unsigned char blob_id[BAG_BLOB_ID_LEN];
 };
 
 struct bag_kept_file {

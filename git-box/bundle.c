@@ -27,6 +27,9 @@
 /* Past this many differing payload files, the rest are counted, not listed. */
 #define DATA_LISTED_MAX 50
 
+/* The bag checker names content as git does, in SHA-1: libgit2's only object format. */
+_Static_assert(GIT_OID_RAWSZ == BAG_BLOB_ID_LEN, "a git blob id is not a SHA-1");
+
 enum { KEEP_MANIFEST, KEEP_ASC, KEEP_TSR, KEEP_CHAIN, KEEP_VERIFY, KEEP_NR };
 
 static const char *const keep_files[KEEP_NR + 1] = {
@@ -123,6 +126,7 @@ static int check_bag(struct reader *rd, int fd, const struct bundle_options *bo)
 	opts.keep = keep_files;
 	opts.stream = BUNDLE_FILE;
 	opts.stream_fd = out;
+	opts.blob_ids = 1;
 	ret = bag_check(&rd->bag, fd, rd->path, &opts);
 	if (close(out) < 0 && ret >= 0) {
 		box_error_set("cannot write '%s': %s", rd->bundle, strerror(errno));
@@ -569,6 +573,102 @@ out:
 	buf_release(&signatures);
 }
 
+static int compare_hash_files(const void *a, const void *b)
+{
+	return strcmp(((const struct hash_file *)a)->path, ((const struct hash_file *)b)->path);
+}
+
+static void tree_differs(struct reader *rd, size_t *bad, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void tree_differs(struct reader *rd, size_t *bad, const char *path, const char *fmt, ...)
+{
+	char *full;
+	va_list ap;
+
+	if ((*bad)++ >= DATA_LISTED_MAX)
+		return;
+	full = xstrfmt("data/%s", path);
+	va_start(ap, fmt);
+	verify_report_addv(rd->r, VERIFY_FAIL, "data", NULL, &rd->commit, full, fmt, ap);
+	va_end(ap);
+	free(full);
+}
+
+/*
+ * data/ must be exactly the files of the commit's tree, with the bytes
+ * of their blobs: the git blob id the bag checker computed of each
+ * payload file as it streamed by is the tree entry's, and its execute
+ * bit the entry's mode (a symbolic link is a file holding its target,
+ * not executable). The manifest says the same of a verified box, but
+ * this holds whatever the manifest, the note or the reading of either.
+ */
+static void compare_tree(struct reader *rd)
+{
+	struct hash_files tree = HASH_FILES_INIT;
+	const struct bag_payload_file *p = rd->bag.payload;
+	size_t i = 0, j = 0, bad = 0, pnr = rd->bag.payload_nr;
+	git_commit *commit = NULL;
+	git_tree *root = NULL;
+	char got[GIT_OID_HEXSZ + 1], want[GIT_OID_HEXSZ + 1];
+
+	if (git_commit_lookup(&commit, rd->repo, &rd->commit) < 0 || git_commit_tree(&root, commit) < 0) {
+		box_error_from_git("cannot read commit %.12s", git_oid_tostr_s(&rd->commit));
+		goto cannot;
+	}
+	if (hash_files_from_tree(&tree, rd->repo, root) < 0)
+		goto cannot;
+	if (tree.nr > 1)
+		qsort(tree.items, tree.nr, sizeof(*tree.items), compare_hash_files);
+	while (i < tree.nr || j < pnr) {
+		const struct hash_file *f = i < tree.nr ? &tree.items[i] : NULL;
+		int c = !f ? 1 : j == pnr ? -1 : strcmp(f->path, p[j].path);
+		git_oid id;
+
+		if (c < 0) {
+			tree_differs(rd, &bad, f->path, "in the commit's tree, but not in data/");
+			i++;
+			continue;
+		}
+		if (c > 0) {
+			tree_differs(rd, &bad, p[j].path, "in data/, but not a file of the commit's tree");
+			j++;
+			continue;
+		}
+		git_oid_fromraw(&id, p[j].blob_id);
+		if (!git_oid_equal(&id, &f->id)) {
+			git_oid_tostr(got, sizeof(got), &id);
+			git_oid_tostr(want, sizeof(want), &f->id);
+			tree_differs(rd, &bad, f->path, "its content is blob %s, but the commit's tree has blob %s",
+				     got, want);
+		} else if (!!p[j].executable != (f->mode == 0100755)) {
+			tree_differs(rd, &bad, f->path, "%s, but the commit's tree has %s",
+				     p[j].executable ? "executable" : "not executable",
+				     f->mode == 0120000 ? "a symbolic link (mode 120000)"
+				     : f->mode == 0100755 ? "mode 100755" : "mode 100644");
+		}
+		i++;
+		j++;
+	}
+	if (bad > DATA_LISTED_MAX)
+		add(rd->r, VERIFY_FAIL, "data", NULL, &rd->commit, NULL,
+		    "and %zu more files differ from the commit's tree", bad - DATA_LISTED_MAX);
+	if (!bad)
+		add(rd->r, VERIFY_OK, "data", NULL, &rd->commit, NULL,
+		    "data/ is exactly the %zu files of the commit's tree %.12s: each path, git blob id and "
+		    "execute bit", tree.nr, git_oid_tostr_s(git_tree_id(root)));
+	goto out;
+cannot:
+	add(rd->r, VERIFY_FAIL, "data", NULL, &rd->commit, NULL,
+	    "data/ cannot be checked against the commit's tree: %s", box_error_last());
+	box_error_clear();
+	git_error_clear();
+out:
+	hash_files_release(&tree);
+	git_tree_free(root);
+	git_commit_free(commit);
+}
+
 /* ---- all of it ---------------------------------------------------------------------- */
 
 /* Which commit to verify: Git-Box-Commit, which must be on the box branch. */
@@ -684,8 +784,10 @@ int bundle_verify(struct verify_report *out, const char *path, const struct veri
 	if (out->box && (!id || strcmp(id, out->box)))
 		add(out, VERIFY_FAIL, "bag", NULL, NULL, "bag-info.txt",
 		    "External-Identifier '%s' is not the box's id %s", id ? id : "", out->box);
-	if (picked == 1)
+	if (picked == 1) {
 		compare_bag(&rd);
+		compare_tree(&rd);
+	}
 	ret = 0;
 out:
 	if (fd >= 0)

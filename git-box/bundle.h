@@ -15,10 +15,11 @@
  * with what the history holds: box/manifest.json with the note's
  * payload, box/manifest.json.asc with its signatures, box/manifest.tsr
  * with the timestamp tag, box/tsa-chain.pem with the policy's anchors,
- * and data/ with the manifest's files. Every finding is a check of the
- * one report ("bag", "bundle", "data", then verify.h's own). Nothing in
- * the archive is run, and every temporary file and folder is removed
- * before returning. No printing.
+ * and data/ with the manifest's files and with the commit's tree (each
+ * file's git blob id, computed as it streamed by, and execute bit).
+ * Every finding is a check of the one report ("bag", "bundle", "data",
+ * then verify.h's own). Nothing in the archive is run, and every
+ * temporary file and folder is removed before returning. No printing.
  */
 
 struct bundle_options {
