@@ -39,6 +39,7 @@ enum tsa_check_id {
 	TSA_CHECK_STATUS,     /* "status": granted (or grantedWithMods) */
 	TSA_CHECK_TOKEN,      /* "token": SignedData of one signer over a TSTInfo v1 */
 	TSA_CHECK_SIGNER,     /* "signer": the signer's certificate is at hand */
+	TSA_CHECK_NAME,       /* "name": the TSTInfo's tsa name, when given, is the signer's */
 	TSA_CHECK_EKU,        /* "eku": it has the critical timeStamping extended key usage, only */
 	TSA_CHECK_CHAIN,      /* "chain": it chains to a trust anchor, as of genTime */
 	TSA_CHECK_ESS,        /* "ess": an ESSCertID or ESSCertIDv2 binds it */
@@ -65,8 +66,8 @@ struct tsa_check {
 struct tsa_token {
 	struct tsa_check checks[TSA_CHECK_NR];
 	int failed;           /* the first failed check (enum tsa_check_id), or -1 */
-	char *tsa_name;       /* the TSTInfo's tsa name, else the signer's subject */
-	char *signer;         /* the signer certificate's subject */
+	char *tsa_name;       /* the TSTInfo's tsa name (a claim), else the signer's subject */
+	char *signer;         /* the signer certificate's subject: whom to name */
 	time_t gen_time;
 	char gen_time_text[40];   /* RFC 3339, UTC: "2026-11-23T12:31:31Z" */
 	char *serial;         /* "0x..." */
@@ -85,6 +86,9 @@ struct tsa_anchors;
 int tsa_anchors_load(struct tsa_anchors **out, const char *pem, size_t len, const char *origin);
 int tsa_anchors_load_file(struct tsa_anchors **out, const char *path);
 void tsa_anchors_free(struct tsa_anchors *a);
+/* The anchors the policy's timestamp.ca names, read from `commit`'s tree; -1 when it names none. */
+int tsa_policy_anchors(struct tsa_anchors **out, git_repository *repo, const struct policy *p,
+		       const git_oid *commit);
 
 /* What a token must match. */
 struct tsa_expect {
