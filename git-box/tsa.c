@@ -34,11 +34,11 @@ static const char *const check_names[TSA_CHECK_NR] = {
 	[TSA_CHECK_STATUS] = "status",
 	[TSA_CHECK_TOKEN] = "token",
 	[TSA_CHECK_SIGNER] = "signer",
-	[TSA_CHECK_NAME] = "name",
 	[TSA_CHECK_EKU] = "eku",
 	[TSA_CHECK_CHAIN] = "chain",
 	[TSA_CHECK_ESS] = "ess",
 	[TSA_CHECK_SIGNATURE] = "signature",
+	[TSA_CHECK_NAME] = "name",
 	[TSA_CHECK_HASH] = "hash",
 	[TSA_CHECK_IMPRINT] = "imprint",
 	[TSA_CHECK_NONCE] = "nonce",
@@ -886,13 +886,13 @@ static void check_token_bytes(struct verifier *v, const unsigned char *der, long
 		return;
 	}
 	if (check_signer(v) < 0) {
-		skip_after(v, TSA_CHECK_NAME, TSA_CHECK_SIGNATURE, TSA_CHECK_SIGNER);
+		skip_after(v, TSA_CHECK_EKU, TSA_CHECK_NAME, TSA_CHECK_SIGNER);
 	} else {
-		check_name(v);
 		check_eku(v);
 		check_chain(v);
 		check_ess(v);
 		check_signature(v);
+		check_name(v);
 	}
 	if (check_hash(v) < 0)
 		skip_after(v, TSA_CHECK_IMPRINT, TSA_CHECK_IMPRINT, TSA_CHECK_HASH);

@@ -39,11 +39,11 @@ enum tsa_check_id {
 	TSA_CHECK_STATUS,     /* "status": granted (or grantedWithMods) */
 	TSA_CHECK_TOKEN,      /* "token": SignedData of one signer over a TSTInfo v1 */
 	TSA_CHECK_SIGNER,     /* "signer": the signer's certificate is at hand */
-	TSA_CHECK_NAME,       /* "name": the TSTInfo's tsa name, when given, is the signer's */
 	TSA_CHECK_EKU,        /* "eku": it has the critical timeStamping extended key usage, only */
 	TSA_CHECK_CHAIN,      /* "chain": it chains to a trust anchor, as of genTime */
 	TSA_CHECK_ESS,        /* "ess": an ESSCertID or ESSCertIDv2 binds it */
 	TSA_CHECK_SIGNATURE,  /* "signature": the signature and the content digest hold */
+	TSA_CHECK_NAME,       /* "name": the TSTInfo's tsa name, when given, is the signer's */
 	TSA_CHECK_HASH,       /* "hash": the imprint's algorithm is SHA-256 or stronger, never SHA-1 */
 	TSA_CHECK_IMPRINT,    /* "imprint": the imprint is the data's */
 	TSA_CHECK_NONCE,      /* "nonce": the request's nonce (fresh responses only) */
