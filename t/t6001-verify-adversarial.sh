@@ -210,7 +210,7 @@ test_expect_success 'a policy broken after the freeze fails as a change, not as 
 	test_expect_code 1 self_check brokenpolicy >out 2>err &&
 	test_must_be_empty err &&
 	grep "^FAIL frozen: [0-9a-f]*: .\.box/policy\.yaml.: read-only policy: modified after the inputs were frozen$" out &&
-	grep "^FAILED: " out
+	grep "^FAILED (self-check): " out
 '
 
 test_expect_success 'a commit that breaks a policy rule is a warning, not a failure' '
