@@ -544,11 +544,10 @@ static int setup_signers(struct verifier *v)
 	struct verify_report *r = v->r;
 	struct strlist imported = STRLIST_INIT, missing = STRLIST_INIT;
 	struct buf list = BUF_INIT;
-	int ret = -1;
-
 	const char *signers_from = o->signers_from ? o->signers_from : "--trust-signer";
 	const char *keyring_from = o->keyring_from ? o->keyring_from : "--keyring";
 	int given = !o->self_check && (o->trust_signers.nr || o->keyring);
+	int ret = -1;
 
 	if (make_home(v) < 0 || sign_open(&v->gpg, NULL, v->home) < 0)
 		goto out;
@@ -1372,7 +1371,7 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 	struct verify_report stamps = VERIFY_REPORT_INIT;
 	const struct box_event *last;
 	struct buf pol = BUF_INIT;
-	int not_a_box, ret = -1;
+	int not_a_box, stamped, ret = -1;
 
 	memset(&v, 0, sizeof(v));
 	memset(out, 0, sizeof(*out));
@@ -1445,11 +1444,10 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 	 * judged at their genTimes, and reported after them, as before.
 	 */
 	v.r = &stamps;
-	ret = check_timestamps(&v);
+	stamped = check_timestamps(&v);
 	v.r = out;
-	if (ret < 0 || check_events(&v) < 0)
+	if (stamped < 0 || check_events(&v) < 0)
 		goto out;
-	ret = -1;
 	verify_report_take(out, &stamps);
 	check_seal(&v);
 	out->state = box_state_name(v.sealed ? (seal_complete(&v) ? BOX_COMPLETED : BOX_SEALED)
