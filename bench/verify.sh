@@ -49,9 +49,9 @@ commits () {
 measure () {
 	: >"$root/ms"
 	for run in $(seq "$RUNS"); do
-		ms git -C "$2" box verify >>"$root/ms"
+		ms git -C "$2" box verify --self-check >>"$root/ms"
 	done
-	/usr/bin/time -v git -C "$2" box verify >"$root/out" 2>"$root/time" || {
+	/usr/bin/time -v git -C "$2" box verify --self-check >"$root/out" 2>"$root/time" || {
 		echo >&2 "bench: verify failed in $2"; cat >&2 "$root/out"; exit 1; }
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$root/time")
 	printf "  %-34s %7d ms  %7d KiB peak RSS   %s\n" "$1" "$(median <"$root/ms")" "$rss" \
@@ -121,16 +121,16 @@ bundle_one () {
 	: >"$root/ms"
 	: >"$root/peer"
 	for run in $(seq "$RUNS"); do
-		ms git box verify "$root/bundle.tar" >>"$root/ms"
+		ms git box verify --self-check "$root/bundle.tar" >>"$root/ms"
 		rm -rf "$root/x" && mkdir "$root/x"
 		ms sh -c "tar -C '$root/x' -xf '$root/bundle.tar' && cd '$root/x'/* &&
 			sha256sum -c --quiet manifest-sha256.txt && sha256sum -c --quiet tagmanifest-sha256.txt" >>"$root/peer"
 	done
 	rm -rf "$root/x"
-	/usr/bin/time -v git box verify "$root/bundle.tar" >"$root/out" 2>"$root/time" || {
+	/usr/bin/time -v git box verify --self-check "$root/bundle.tar" >"$root/out" 2>"$root/time" || {
 		echo >&2 "bench: verify of the bundle failed"; cat >&2 "$root/out"; exit 1; }
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$root/time")
-	own=$(hwm git-box verify "$root/bundle.tar")
+	own=$(hwm git-box verify --self-check "$root/bundle.tar")
 	t=$(median <"$root/ms") p=$(median <"$root/peer")
 	printf "  %-22s %5d MiB bundle  verify %7d ms  tar+sha256sum %7d ms  (%sx)  git-box %d KiB, with children %d KiB peak RSS  %s\n" \
 		"$label" $(( $(stat -c %s "$root/bundle.tar") / 1048576 )) "$t" "$p" "$(ratio "$t" "$p")" \

@@ -736,6 +736,9 @@ int bundle_verify(struct verify_report *out, const char *path, const struct veri
 	rd.r = out;
 	rd.o = o;
 	rd.path = path;
+	out->self_check = o->self_check;
+	if (verify_options_check(out, o) < 0)
+		return -1;
 	if (o->expect_seal) {
 		unsigned char digest[SHA256_LEN];
 

@@ -158,8 +158,10 @@ static int copy_to_stdout(const char *path)
 }
 
 /*
- * box/verify.json: git box verify --json on the exported commit, with the
- * roots the repository names (the report says so), run once the payload
+ * box/verify.json: git box verify --self-check --json on the exported
+ * commit: the box checked against the roots it names itself (the report
+ * says so, and its verdict is "consistent", never "verified": export has
+ * no roots of an auditor's to give), run once the payload
  * is written, with the digests the bag writer computed of its blobs
  * (verify.h: verify_options.known), so that no blob is hashed twice. It
  * runs in export's thread for it (export.h: export_payload_fn): it
@@ -184,6 +186,7 @@ static int run_verify(void *data, const struct hash_known *payload)
 
 	git_oid_tostr(hex, sizeof(hex), ev->commit);
 	o.rev_given = 1;
+	o.self_check = 1;
 	o.known = payload;
 	if (verify_repository(ev->report, ev->box->repo, hex, &o) < 0) {
 		box_error_wrap("cannot verify %.12s for box/verify.json", hex);
@@ -323,7 +326,7 @@ int cmd_export(int argc, char **argv)
 		if (ev.hint)
 			hint("%s", ev.hint);
 		else if (err == BOX_EREFUSED)
-			hint("'git box verify %.12s' checks the box and says what is wrong",
+			hint("'git box verify --self-check %.12s' checks the box and says what is wrong",
 			     git_oid_tostr_s(&commit));
 		ret = box_exit_code(err);
 		goto out;
@@ -333,7 +336,7 @@ int cmd_export(int argc, char **argv)
 		warning("git box verify finds %zu failure%s at %.12s: the bundle records %s in box/verify.json",
 			vr.failures, vr.failures == 1 ? "" : "s", git_oid_tostr_s(&commit),
 			vr.failures == 1 ? "it" : "them");
-		hint("'git box verify %.12s' says what failed", git_oid_tostr_s(&commit));
+		hint("'git box verify --self-check %.12s' says what failed", git_oid_tostr_s(&commit));
 	}
 	if (to_stdout) {
 		ret = copy_to_stdout(tmpfile);

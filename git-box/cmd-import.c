@@ -70,7 +70,7 @@ static int check_box(const struct box *b)
 	}
 	if (box_state(&state, b) < 0)
 		return -1;
-	if (state == BOX_COMPLETED) {
+	if (box_state_sealed(state)) {
 		box_error_set("the box is sealed; its inputs can never change");
 		return BOX_EREFUSED;
 	}

@@ -1,12 +1,14 @@
 /*
  * git box log: the chain of events on the box branch, oldest first, with
- * each event's signatures (checked in your keyring), its timestamp tags,
- * and where the box stands.
+ * each event's signatures (checked in your keyring, their keys judged at
+ * the time the timestamps prove), its timestamp tags, and where the box
+ * stands.
  */
 #include <string.h>
 
 #include "commands.h"
 #include "events.h"
+#include "lifecycle.h"
 #include "output.h"
 #include "repo.h"
 #include "banned.h"
@@ -121,6 +123,8 @@ int cmd_log(int argc, char **argv)
 	struct strlist problems = STRLIST_INIT;
 	struct event_view *views = NULL;
 	struct sign_ctx *gpg = NULL;
+	struct event_stamps stamps = EVENT_STAMPS_INIT;
+	struct seal_lack lack = SEAL_LACK_INIT;
 	enum box_state state;
 	size_t broken;
 	int c, json = 0, bad = 0, ret = BOX_ERROR;
@@ -149,13 +153,20 @@ int cmd_log(int argc, char **argv)
 		goto out;
 	}
 	broken = box_events_check(&ev, &box, &problems);
+	if (event_stamps_load(&stamps, &box, &ev) < 0 || seal_lack_read(&lack, &box, &ev, &stamps, gpg) < 0) {
+		error_last(NULL);
+		goto out;
+	}
+	state = seal_lack_state(state, &lack);
 
 	views = xcalloc(ev.nr ? ev.nr : 1, sizeof(*views));
 	for (size_t i = 0; i < ev.nr; i++) {
 		const struct box_event *e = &ev.items[i];
+		struct sign_window w;
 
-		if (sign_check_all(&views[i].checks, gpg, e->payload.ptr, e->payload.len,
-				   e->signatures.ptr ? e->signatures.ptr : "", e->signatures.len) < 0)
+		event_stamps_window(&w, &stamps, &ev, i);
+		if (sign_check_all_within(&views[i].checks, gpg, e->payload.ptr, e->payload.len,
+					  e->signatures.ptr ? e->signatures.ptr : "", e->signatures.len, &w) < 0)
 			views[i].signature_error = xstrdup(box_error_last());
 		if (box_event_tags(&views[i].tags, box.repo, &e->commit) < 0) {
 			error_last(NULL);
@@ -171,8 +182,9 @@ int cmd_log(int argc, char **argv)
 			json_array_append_new(events, event_json(&ev.items[i], &views[i], &box.policy));
 		for (size_t i = 0; i < problems.nr; i++)
 			json_array_append_new(probs, json_string(problems.items[i]));
-		o = json_pack("{s:s, s:s, s:s, s:{s:b, s:o}, s:o}", "name", box.policy.name,
+		o = json_pack("{s:s, s:s, s:s, s:o, s:{s:b, s:o}, s:o}", "name", box.policy.name,
 			      "box", git_oid_tostr_s(&box.id), "state", box_state_name(state),
+			      "waiting_for", seal_lack_json(&lack),
 			      "chain", "intact", !broken, "problems", probs, "events", events);
 		print_json(o);
 		json_decref(o);
@@ -182,8 +194,13 @@ int cmd_log(int argc, char **argv)
 				printf("\n");
 			print_event(&ev.items[i], &views[i], &box.policy);
 		}
-		printf("\nstate: %s; %zu event%s; chain %s\n", box_state_name(state), ev.nr,
-		       ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
+		struct buf waiting = BUF_INIT;
+
+		seal_lack_describe(&waiting, &lack, NULL);
+		printf("\nstate: %s%s%s%s; %zu event%s; chain %s\n", box_state_name(state),
+		       waiting.len ? " (waiting for " : "", waiting.len ? waiting.ptr : "",
+		       waiting.len ? ")" : "", ev.nr, ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
+		buf_release(&waiting);
 	}
 	if (finish_stdout())
 		goto out;
@@ -198,6 +215,8 @@ out:
 	}
 	free(views);
 	strlist_release(&problems);
+	seal_lack_release(&lack);
+	event_stamps_release(&stamps);
 	sign_close(gpg);
 	box_events_release(&ev);
 	box_release(&box);

@@ -247,6 +247,8 @@ static void report(const struct box *b, const struct event_result *r, const stru
 	struct strlist missing = STRLIST_INIT;
 	const char *signed_by = r->signature.len ? r->signer.fpr : NULL;
 	int have = signed_by && sign_key_allowed(&b->policy.signers, signed_by);
+	/* COMPLETED when the seal has all the policy wants of it now (git-box(1), LIFECYCLE) */
+	int complete = have >= b->policy.quorum && (!stamp->wanted || stamp->result == TSA_OK);
 
 	for (size_t i = 0; i < b->policy.signers.nr; i++)
 		if (!signed_by || strcmp(b->policy.signers.items[i], signed_by))
@@ -254,7 +256,7 @@ static void report(const struct box *b, const struct event_result *r, const stru
 	if (json) {
 		json_t *j = event_result_json(r);
 
-		json_object_set_new(j, "state", json_string("COMPLETED"));
+		json_object_set_new(j, "state", json_string(box_state_name(complete ? BOX_COMPLETED : BOX_SEALED)));
 		json_object_set_new(j, "quorum", quorum_json(&b->policy, signed_by, &missing));
 		if (stamp->wanted)
 			json_object_set_new(j, "timestamp", event_stamp_json(stamp, "seal", &r->commit));
@@ -329,7 +331,7 @@ int cmd_seal(int argc, char **argv)
 		error_last(NULL);
 		goto out;
 	}
-	if (state == BOX_COMPLETED) {
+	if (box_state_sealed(state)) {
 		error("already sealed at %s", git_oid_tostr_s(&box.tip));
 		ret = BOX_FAILED;
 		hint("a sealed box cannot be reopened; 'git box sign' adds signatures to the seal");

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "events.h"
 #include "install.h"
+#include "lifecycle.h"
 #include "output.h"
 #include "repo.h"
 #include "tsa.h"
@@ -59,6 +60,9 @@ static const char *next_step(enum box_state state, const struct install_state *i
 		return "add your code and commit: the first commit starts the work and freezes the inputs";
 	case BOX_IN_PROGRESS:
 		return "work and commit; the inputs are read-only";
+	case BOX_SEALED:
+		return "the box is sealed and waits for what its seal lacks: nothing more may be committed "
+		       "on its branch";
 	case BOX_COMPLETED:
 		return "the box is sealed: nothing more may be committed on its branch";
 	}
@@ -258,26 +262,26 @@ static void print_list(const char *label, const struct strlist *l)
 	printf("\n");
 }
 
-/* What the events say: their number, the chain, the seal and its quorum, commits left unsigned. */
+/* What the events say: their number, the chain, the seal and what it lacks, commits left unsigned. */
 struct event_status {
 	struct box_events ev;
 	size_t broken;
 	char *problem;
 	int sealed, interrupted;
 	git_oid seal, pending;
-	size_t quorum_have;
-	struct strlist missing, missing_uids;   /* fingerprints, and uids ("" when unknown) */
+	struct seal_lack lack;                  /* the seal's quorum and timestamp */
+	struct strlist missing_uids;            /* of lack.missing, "" when unknown */
 	struct strlist unsigned_commits;        /* every-commit: commits with no signed manifest */
 };
 
-#define EVENT_STATUS_INIT { BOX_EVENTS_INIT, 0, NULL, 0, 0, { { 0 } }, { { 0 } }, 0, \
-			    STRLIST_INIT, STRLIST_INIT, STRLIST_INIT }
+#define EVENT_STATUS_INIT { BOX_EVENTS_INIT, 0, NULL, 0, 0, { { 0 } }, { { 0 } }, SEAL_LACK_INIT, \
+			    STRLIST_INIT, STRLIST_INIT }
 
 static int load_event_status(struct event_status *s, const struct box *b)
 {
 	const struct box_event *last;
 	struct sign_ctx *gpg = NULL;
-	struct sign_checks checks = SIGN_CHECKS_INIT;
+	struct event_stamps stamps = EVENT_STAMPS_INIT;
 	int ret = -1;
 
 	if (box_events_load(&s->ev, b, NULL, 0) < 0)
@@ -293,13 +297,11 @@ static int load_event_status(struct event_status *s, const struct box *b)
 	if (last && !last->invalid && !strcmp(last->manifest.event, "seal")) {
 		s->sealed = 1;
 		git_oid_cpy(&s->seal, &last->commit);
-		if (sign_open(&gpg, b->repo, NULL) < 0 ||
-		    sign_check_all(&checks, gpg, last->payload.ptr, last->payload.len,
-				   last->signatures.ptr ? last->signatures.ptr : "", last->signatures.len) < 0)
+		if (sign_open(&gpg, b->repo, NULL) < 0 || event_stamps_load(&stamps, b, &s->ev) < 0 ||
+		    seal_lack_read(&s->lack, b, &s->ev, &stamps, gpg) < 0)
 			goto out;
-		s->quorum_have = sign_quorum(&checks, &b->policy.signers, &s->missing);
-		for (size_t i = 0; i < s->missing.nr; i++) {
-			char *uid = sign_key_uid(gpg, s->missing.items[i]);
+		for (size_t i = 0; i < s->lack.missing.nr; i++) {
+			char *uid = sign_key_uid(gpg, s->lack.missing.items[i]);
 
 			strlist_add_nodup(&s->missing_uids, uid ? uid : xstrdup(""));
 		}
@@ -315,7 +317,7 @@ static int load_event_status(struct event_status *s, const struct box *b)
 	}
 	ret = 0;
 out:
-	sign_checks_release(&checks);
+	event_stamps_release(&stamps);
 	sign_close(gpg);
 	return ret;
 }
@@ -324,7 +326,7 @@ static void event_status_release(struct event_status *s)
 {
 	box_events_release(&s->ev);
 	free(s->problem);
-	strlist_release(&s->missing);
+	seal_lack_release(&s->lack);
 	strlist_release(&s->missing_uids);
 	strlist_release(&s->unsigned_commits);
 }
@@ -346,12 +348,12 @@ static void print_event_status(const struct event_status *s, const struct box *b
 		printf("seal      interrupted at %.12s: run 'git box seal' to complete it\n",
 		       git_oid_tostr_s(&s->pending));
 	if (s->sealed && b->policy.quorum) {
-		printf("quorum    %zu of %d signature%s", s->quorum_have, b->policy.quorum,
+		printf("quorum    %zu of %d signature%s", s->lack.have, b->policy.quorum,
 		       b->policy.quorum == 1 ? "" : "s");
-		if ((int)s->quorum_have < b->policy.quorum) {
+		if ((int)s->lack.have < b->policy.quorum) {
 			printf("; missing:");
-			for (size_t i = 0; i < s->missing.nr; i++)
-				printf("%s %s%s%s%s", i ? "," : "", s->missing.items[i],
+			for (size_t i = 0; i < s->lack.missing.nr; i++)
+				printf("%s %s%s%s%s", i ? "," : "", s->lack.missing.items[i],
 				       *s->missing_uids.items[i] ? " (" : "", s->missing_uids.items[i],
 				       *s->missing_uids.items[i] ? ")" : "");
 		}
@@ -376,8 +378,8 @@ static json_t *event_status_json(const struct event_status *s, const struct box 
 	git_oid_tostr(seal_id, sizeof(seal_id), &s->seal);
 	git_oid_tostr(pending_id, sizeof(pending_id), &s->pending);
 
-	for (size_t i = 0; i < s->missing.nr; i++)
-		json_array_append_new(missing, json_pack("{s:s, s:s?}", "fingerprint", s->missing.items[i],
+	for (size_t i = 0; i < s->lack.missing.nr; i++)
+		json_array_append_new(missing, json_pack("{s:s, s:s?}", "fingerprint", s->lack.missing.items[i],
 							 "uid", *s->missing_uids.items[i] ? s->missing_uids.items[i] : NULL));
 	for (size_t i = 0; i < s->unsigned_commits.nr; i++)
 		json_array_append_new(unsigned_commits, json_string(s->unsigned_commits.items[i]));
@@ -387,15 +389,28 @@ static json_t *event_status_json(const struct event_status *s, const struct box 
 			 "last", last ? last_id : NULL,
 			 "sealed_at", s->sealed ? seal_id : NULL,
 			 "interrupted_seal", s->interrupted ? pending_id : NULL,
-			 "quorum", "required", b->policy.quorum, "signed", (json_int_t)s->quorum_have,
+			 "quorum", "required", b->policy.quorum, "signed", (json_int_t)s->lack.have,
 			 "missing", missing, "unsigned_commits", unsigned_commits);
+}
+
+/* "SEALED (waiting for 1 more signature from: FPR (uid), and a timestamp)" */
+static void print_state(enum box_state state, const struct event_status *s)
+{
+	struct buf lack = BUF_INIT;
+
+	seal_lack_describe(&lack, &s->lack, &s->missing_uids);
+	if (state == BOX_SEALED && lack.len)
+		printf("state     %s (waiting for %s)\n", box_state_name(state), lack.ptr);
+	else
+		printf("state     %s\n", box_state_name(state));
+	buf_release(&lack);
 }
 
 static const char *events_next_step(const struct event_status *s, const struct box *b, const char *next)
 {
 	if (s->interrupted)
 		return "a seal was interrupted: run 'git box seal' to complete it";
-	if (s->sealed && (int)s->quorum_have < b->policy.quorum)
+	if (s->sealed && seal_lack_signatures(&s->lack))
 		return "the seal needs more signatures: each missing signer runs 'git box sign' in a clone";
 	if (s->unsigned_commits.nr)
 		return "sign the newest unsigned commit with 'git box checkpoint <commit>'";
@@ -461,6 +476,7 @@ int cmd_status(int argc, char **argv)
 		error_last(NULL);
 		goto out;
 	}
+	state = seal_lack_state(state, &es.lack);
 	git_oid_tostr(id, sizeof(id), &box.id);
 	if (pending_nr) {
 		char pending_id[13];
@@ -476,6 +492,7 @@ int cmd_status(int argc, char **argv)
 				      "state", box_state_name(state),
 				      "inputs", counts_json(inputs, box.policy.inputs.nr),
 				      "outputs", counts_json(outputs, box.policy.outputs.nr));
+		json_object_set_new(o, "waiting_for", seal_lack_json(&es.lack));
 		json_object_set_new(o, "timestamps_pending", pending_json(pending, pending_nr));
 		json_object_set_new(o, "events", event_status_json(&es, &box));
 		if (!bare) {
@@ -499,7 +516,7 @@ int cmd_status(int argc, char **argv)
 		printf("box       %s\n", box.policy.name);
 		printf("id        %s\n", id);
 		printf("branch    %s\n", box.policy.branch);
-		printf("state     %s\n", box_state_name(state));
+		print_state(state, &es);
 		print_counts("inputs", inputs, box.policy.inputs.nr);
 		print_counts("outputs", outputs, box.policy.outputs.nr);
 		print_event_status(&es, &box);

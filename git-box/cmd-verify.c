@@ -18,9 +18,11 @@
 
 static const char *const synopsis[] = {
 	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
-	"[--tsa-ca <file>] [--expect-seal <sha256>] [<rev>]",
+	"[--tsa-ca <file>] [--allow-unsigned] [--allow-unstamped] [--expect-seal <sha256>] [<rev>]",
 	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
-	"[--tsa-ca <file>] [--expect-seal <sha256>] [--bundle] <bundle.tar>",
+	"[--tsa-ca <file>] [--allow-unsigned] [--allow-unstamped] [--expect-seal <sha256>] "
+	"[--bundle] <bundle.tar>",
+	"git box verify --self-check [--json] [--quiet] [--expect-seal <sha256>] [<rev> | [--bundle] <bundle.tar>]",
 	NULL,
 };
 
@@ -105,6 +107,9 @@ int cmd_verify(int argc, char **argv)
 		{ "keyring", required_argument, NULL, 'k' },
 		{ "tsa-ca", required_argument, NULL, 'c' },
 		{ "expect-seal", required_argument, NULL, 'e' },
+		{ "self-check", no_argument, NULL, 'S' },
+		{ "allow-unsigned", no_argument, NULL, 'U' },
+		{ "allow-unstamped", no_argument, NULL, 'T' },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -127,6 +132,9 @@ int cmd_verify(int argc, char **argv)
 		case 'k': o.keyring = optarg; break;
 		case 'c': o.tsa_ca = optarg; break;
 		case 'e': o.expect_seal = optarg; break;
+		case 'S': o.self_check = 1; break;
+		case 'U': o.allow_unsigned = 1; break;
+		case 'T': o.allow_unstamped = 1; break;
 		case 'b': forced = 1; break;
 		}
 	}
@@ -144,6 +152,17 @@ int cmd_verify(int argc, char **argv)
 	if (rev && is_bundle(&bundle, rev, forced) < 0)
 		goto out;
 	o.rev_given = rev != NULL;
+	/* The auditor's configuration fills the roots not given; a self-check takes none. */
+	if (!o.self_check && verify_options_from_config(&o) < 0) {
+		error_last(NULL);
+		goto out;
+	}
+	if (verify_options_check(&r, &o) < 0) {
+		error_last(NULL);
+		if (r.hint)
+			hint("%s", r.hint);
+		goto out;
+	}
 
 	if (bundle) {
 		if (bundle_verify(&r, rev, &o, &bo) < 0) {

@@ -429,7 +429,8 @@ static void make_readme(struct buf *out, const struct export_result *r, const ch
 		buf_adds(out, "  box/tsa-chain.pem        the TSA certificates the box names (a convenience:\n"
 			 "                           trust only anchors you obtained yourself)\n");
 	if (o->verify_json)
-		buf_adds(out, "  box/verify.json          what 'git box verify' found at export\n");
+		buf_adds(out, "  box/verify.json          what 'git box verify --self-check' found at\n"
+			 "                           export: the box against its own roots\n");
 	buf_adds(out, "  bagit.txt, bag-info.txt, manifest-sha256.txt, tagmanifest-sha256.txt\n"
 		 "                           BagIt's own files\n\n");
 	buf_addf(out, "The box's id (bag-info.txt's External-Identifier) is its init commit,\n%s.\n\n",
@@ -468,9 +469,10 @@ static void make_readme(struct buf *out, const struct export_result *r, const ch
 		 "box/manifest.json instead. A path with CR, LF or '%' is written\n"
 		 "%0D, %0A and %25 in manifest-sha256.txt, which sha256sum does not\n"
 		 "know.\n\n"
-		 "'git box verify' on this file does all of this and the rest of git\n"
-		 "box's checks: the hash chain from init, the policy, the quorum of\n"
-		 "signers, the timestamp against the commit. See gitbox-bundle(5).\n");
+		 "'git box verify' on this file, with your trust roots, does all of\n"
+		 "this and the rest of git box's checks: the hash chain from init, the\n"
+		 "policy, the quorum of signers, the timestamp against the commit. See\n"
+		 "gitbox-bundle(5).\n");
 }
 
 /* ---- the bag ---------------------------------------------------------------------- */

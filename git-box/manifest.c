@@ -330,6 +330,15 @@ static int valid_time(const char *s)
 	return !strcmp(again, s);
 }
 
+int64_t manifest_time_seconds(const struct manifest *m)
+{
+	struct tm tm = { 0 };
+
+	if (!valid_time(m->time) || !strptime(m->time, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
 static int parse_files(struct manifest_files *out, const json_t *o, const char *class)
 {
 	const char *path;

@@ -62,6 +62,8 @@ int manifest_event_valid(const char *event);
 
 /* Seconds since the epoch as MANIFEST_TIME_LEN characters of UTC. */
 void manifest_format_time(char *out, int64_t seconds);
+/* The manifest's `time` in seconds since the epoch, or 0 when it is not one. */
+int64_t manifest_time_seconds(const struct manifest *m);
 
 /*
  * Fill inputs, outputs, code and policy from the hashed files of a

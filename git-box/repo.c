@@ -267,10 +267,17 @@ const char *box_state_name(enum box_state s)
 		return "CREATED";
 	case BOX_IN_PROGRESS:
 		return "IN_PROGRESS";
+	case BOX_SEALED:
+		return "SEALED";
 	case BOX_COMPLETED:
 		return "COMPLETED";
 	}
 	return "UNKNOWN";
+}
+
+int box_state_sealed(enum box_state s)
+{
+	return s == BOX_SEALED || s == BOX_COMPLETED;
 }
 
 char *commit_event(git_commit *commit)
@@ -296,7 +303,7 @@ int box_state(enum box_state *out, const struct box *b)
 	}
 	event = commit_event(commit);
 	if (event && !strcmp(event, "seal")) {
-		*out = BOX_COMPLETED;
+		*out = BOX_SEALED;
 		ret = 0;
 		goto out;
 	}

@@ -31,7 +31,8 @@
 enum box_state {
 	BOX_CREATED,       /* init and imports only */
 	BOX_IN_PROGRESS,   /* any later commit */
-	BOX_COMPLETED,     /* sealed */
+	BOX_SEALED,        /* sealed: locked, but the seal lacks signatures or its timestamp */
+	BOX_COMPLETED,     /* sealed, with all the policy wants of the seal */
 };
 
 struct box {
@@ -80,14 +81,19 @@ char *commit_trailer(const char *message, const char *key);
 char *commit_event(git_commit *commit);
 
 /*
- * The lifecycle as the box branch's commits tell it: COMPLETED when its
+ * The lifecycle as the box branch's commits tell it: SEALED when its
  * tip is a seal (nothing may follow one), CREATED when every commit from
  * the tip back to init is an init or import, IN_PROGRESS otherwise.
  * Walks back only while commits are imports, so it costs one or two
- * commit reads once the work has started.
+ * commit reads once the work has started. It never says COMPLETED:
+ * that takes the seal's signatures and timestamp checked
+ * (lifecycle.h), which the hooks need not know to keep a sealed box
+ * locked.
  */
 int box_state(enum box_state *out, const struct box *b);
 const char *box_state_name(enum box_state s);
+/* Is the box locked by a seal (SEALED or COMPLETED)? */
+int box_state_sealed(enum box_state s);
 
 /*
  * The commit that froze the inputs and the policy: the last init or

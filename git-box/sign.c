@@ -296,10 +296,29 @@ static gpgme_key_t key_of(struct sign_ctx *s, const char *fpr)
 	return key;
 }
 
+/* SHA-256, SHA-384 and SHA-512 only: SHA-224 is short of 128-bit strength, SHA-1 is broken. */
 static int weak_hash(gpgme_hash_algo_t h)
 {
-	return h != GPGME_MD_SHA256 && h != GPGME_MD_SHA384 && h != GPGME_MD_SHA512 &&
-	       h != GPGME_MD_SHA224;
+	return h != GPGME_MD_SHA256 && h != GPGME_MD_SHA384 && h != GPGME_MD_SHA512;
+}
+
+#define KEY_BITS_MIN 2048
+
+/* Why a (sub)key's algorithm or size may not make a signature we count, or NULL. */
+static const char *weak_key(gpgme_subkey_t sub)
+{
+	switch (sub->pubkey_algo) {
+	case GPGME_PK_RSA:
+	case GPGME_PK_RSA_S:
+	case GPGME_PK_DSA:
+		return sub->length < KEY_BITS_MIN ? "is shorter than 2048 bits" : NULL;
+	case GPGME_PK_ECC:
+	case GPGME_PK_ECDSA:
+	case GPGME_PK_EDDSA:
+		return NULL;
+	default:
+		return "has an algorithm that does not sign";
+	}
 }
 
 static char *take_data(gpgme_data_t d, size_t *len)
@@ -496,22 +515,34 @@ static void take_notations(struct sign_check *c, gpgme_sig_notation_t n)
 	}
 }
 
+static void format_time(char *out, size_t len, long seconds)
+{
+	time_t t = (time_t)seconds;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * gpg judges expiry at the clock's time; git box judges it at the time
+ * the evidence proves (check_time, check_key), so gpg's word on expiry
+ * is set aside here and every other word is weighed.
+ */
 static void check_status(struct sign_check *c, gpgme_signature_t sig)
 {
 	gpgme_sigsum_t sum = sig->summary;
 
 	switch (gpg_err_code(sig->status)) {
 	case GPG_ERR_NO_ERROR:
-	case GPG_ERR_KEY_EXPIRED:   /* expired now: what matters is when it signed, below */
+	case GPG_ERR_KEY_EXPIRED:
+	case GPG_ERR_SIG_EXPIRED:
 		break;
 	case GPG_ERR_BAD_SIGNATURE:
 		set_problem(c, "BAD signature: the payload is not what was signed");
 		break;
 	case GPG_ERR_NO_PUBKEY:
 		set_problem(c, "no public key %s in the keyring", sig->fpr ? sig->fpr : "");
-		break;
-	case GPG_ERR_SIG_EXPIRED:
-		set_problem(c, "the signature has expired");
 		break;
 	case GPG_ERR_CERT_REVOKED:
 		set_problem(c, "the key is revoked");
@@ -526,8 +557,6 @@ static void check_status(struct sign_check *c, gpgme_signature_t sig)
 		set_problem(c, "the key is revoked");
 	if (sum & GPGME_SIGSUM_KEY_MISSING)
 		set_problem(c, "no public key %s in the keyring", sig->fpr ? sig->fpr : "");
-	if (sum & GPGME_SIGSUM_SIG_EXPIRED)
-		set_problem(c, "the signature has expired");
 	if (sum & (GPGME_SIGSUM_CRL_MISSING | GPGME_SIGSUM_CRL_TOO_OLD))
 		set_problem(c, "the key's revocation status is unknown");
 	if (sum & GPGME_SIGSUM_BAD_POLICY)
@@ -542,19 +571,70 @@ static void check_status(struct sign_check *c, gpgme_signature_t sig)
 		set_problem(c, "the key's PKA record does not match");
 	if (sig->validity == GPGME_VALIDITY_NEVER)
 		set_problem(c, "the key is marked as never valid");
+	if (sig->chain_model)
+		set_problem(c, "its key was judged by the chain model, which is X.509's, not OpenPGP's");
 	if (weak_hash(sig->hash_algo))
-		set_problem(c, "made with the weak hash %s",
+		set_problem(c, "made with the hash %s; only SHA256, SHA384 and SHA512 are accepted",
 			    gpgme_hash_algo_name(sig->hash_algo) ? gpgme_hash_algo_name(sig->hash_algo) : "?");
-	if (sig->exp_timestamp && (time_t)sig->exp_timestamp <= time(NULL))
-		set_problem(c, "the signature has expired");
 }
 
-/* The key as it was when the signature was made. */
+/*
+ * When the signature says it was made, against the window; and the
+ * time its key is judged at (sign.h, struct sign_window).
+ */
+static void check_time(struct sign_check *c, gpgme_signature_t sig, const struct sign_window *w)
+{
+	time_t now = w && w->now ? w->now : time(NULL);
+	long created = (long)sig->timestamp;
+	char when[32], bound[32];
+
+	c->judged = (long)now;
+	c->judged_proven = 0;
+	for (size_t i = 0; w && i < w->proven_nr; i++) {
+		if (created <= (long)w->proven[i] + SIGN_CLOCK_SKEW) {
+			c->judged = (long)w->proven[i];
+			c->judged_proven = 1;
+			break;
+		}
+	}
+	format_time(when, sizeof(when), created);
+	if (!created) {
+		set_problem(c, "the signature carries no creation time");
+		return;
+	}
+	if (w && w->not_before && created < (long)w->not_before - SIGN_CLOCK_SKEW) {
+		format_time(bound, sizeof(bound), (long)w->not_before);
+		set_problem(c, "dated %s, before the payload it signs was made (%s)", when, bound);
+	}
+	if (created > (long)now + SIGN_CLOCK_SKEW)
+		set_problem(c, "dated %s, later than the time of this check", when);
+	if (sig->exp_timestamp && (long)sig->exp_timestamp <= c->judged) {
+		format_time(bound, sizeof(bound), (long)sig->exp_timestamp);
+		set_problem(c, "the signature expired on %s", bound);
+	}
+}
+
+/* "the timestamp's genTime 2026-...Z" or "the time of this check". */
+static void judged_text(char *out, size_t len, const struct sign_check *c)
+{
+	char when[32];
+
+	format_time(when, sizeof(when), c->judged);
+	if (c->judged_proven)
+		snprintf(out, len, "the timestamp's genTime %s", when);
+	else
+		snprintf(out, len, "the time of this check (no timestamp proves an earlier one)");
+}
+
+/* The key as it was when the signature was made, and at the time it is judged at. */
 static void check_key(struct sign_check *c, struct sign_ctx *s, gpgme_signature_t sig)
 {
 	gpgme_key_t key = key_of(s, sig->fpr);
 	gpgme_subkey_t sub, primary;
 	size_t flen = sig->fpr ? strlen(sig->fpr) : 0;
+	unsigned long expires = 0;
+	const char *weak;
+	char at[96], when[32];
 
 	if (!key) {
 		set_problem(c, "no public key %s in the keyring", sig->fpr ? sig->fpr : "");
@@ -587,17 +667,29 @@ static void check_key(struct sign_check *c, struct sign_ctx *s, gpgme_signature_
 		set_problem(c, "the key %s is not valid", c->fpr);
 	if (!sub->can_sign)
 		set_problem(c, "the key %s may not sign", sub->fpr);
+	if ((weak = weak_key(sub)))
+		set_problem(c, "the key %s %s", sub->fpr, weak);
+	if (sig->pubkey_algo != sub->pubkey_algo)
+		set_problem(c, "the signature's algorithm is not that of the key %s", sub->fpr);
 	if (sub->timestamp > 0 && (unsigned long)sub->timestamp > sig->timestamp)
 		set_problem(c, "made before its key existed");
-	if ((sub->expires > 0 && (unsigned long)sub->expires <= sig->timestamp) ||
-	    (primary->expires > 0 && (unsigned long)primary->expires <= sig->timestamp))
+	if (sub->expires > 0)
+		expires = (unsigned long)sub->expires;
+	if (primary->expires > 0 && (!expires || (unsigned long)primary->expires < expires))
+		expires = (unsigned long)primary->expires;
+	if (expires && expires <= sig->timestamp) {
 		set_problem(c, "made after the key %s expired", c->fpr);
+	} else if (expires && (long)expires <= c->judged) {
+		format_time(when, sizeof(when), (long)expires);
+		judged_text(at, sizeof(at), c);
+		set_problem(c, "the key %s expired on %s, before %s", c->fpr, when, at);
+	}
 out:
 	gpgme_key_unref(key);
 }
 
-int sign_check_one(struct sign_check *out, struct sign_ctx *s, const char *payload, size_t len,
-		   const char *armor, size_t armor_len)
+int sign_check_one_within(struct sign_check *out, struct sign_ctx *s, const char *payload, size_t len,
+			  const char *armor, size_t armor_len, const struct sign_window *w)
 {
 	gpgme_data_t sig = NULL, text = NULL;
 	gpgme_verify_result_t result;
@@ -634,6 +726,7 @@ int sign_check_one(struct sign_check *out, struct sign_ctx *s, const char *paylo
 	out->hash = gpgme_hash_algo_name(one->hash_algo);
 	take_notations(out, one->notations);
 	check_status(out, one);
+	check_time(out, one, w);
 	check_key(out, s, one);
 	out->good = !out->problem;
 	out->trusted = out->good && (one->validity == GPGME_VALIDITY_FULL ||
@@ -644,8 +737,14 @@ out:
 	return ret;
 }
 
-int sign_check_all(struct sign_checks *out, struct sign_ctx *s, const char *payload, size_t len,
-		   const char *signatures, size_t signatures_len)
+int sign_check_one(struct sign_check *out, struct sign_ctx *s, const char *payload, size_t len,
+		   const char *armor, size_t armor_len)
+{
+	return sign_check_one_within(out, s, payload, len, armor, armor_len, NULL);
+}
+
+int sign_check_all_within(struct sign_checks *out, struct sign_ctx *s, const char *payload, size_t len,
+			  const char *signatures, size_t signatures_len, const struct sign_window *w)
 {
 	struct strlist blocks = STRLIST_INIT;
 	int ret = -1;
@@ -656,8 +755,8 @@ int sign_check_all(struct sign_checks *out, struct sign_ctx *s, const char *payl
 		goto out;
 	out->items = xcalloc(blocks.nr ? blocks.nr : 1, sizeof(*out->items));
 	for (size_t i = 0; i < blocks.nr; i++) {
-		if (sign_check_one(&out->items[i], s, payload, len, blocks.items[i],
-				   strlen(blocks.items[i])) < 0)
+		if (sign_check_one_within(&out->items[i], s, payload, len, blocks.items[i],
+					  strlen(blocks.items[i]), w) < 0)
 			goto out;
 		out->nr++;
 	}
@@ -667,6 +766,12 @@ out:
 		sign_checks_release(out);
 	strlist_release(&blocks);
 	return ret;
+}
+
+int sign_check_all(struct sign_checks *out, struct sign_ctx *s, const char *payload, size_t len,
+		   const char *signatures, size_t signatures_len)
+{
+	return sign_check_all_within(out, s, payload, len, signatures, signatures_len, NULL);
 }
 
 void sign_check_release(struct sign_check *c)
@@ -709,15 +814,6 @@ size_t sign_quorum(const struct sign_checks *checks, const struct strlist *signe
 	n = seen.nr;
 	strlist_release(&seen);
 	return n;
-}
-
-static void format_time(char *out, size_t len, long seconds)
-{
-	time_t t = (time_t)seconds;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static const char *verdict(const struct sign_check *c)
@@ -777,6 +873,18 @@ int sign_key_owns(struct sign_ctx *s, const char *primary, const char *fpr)
 	if (key)
 		gpgme_key_unref(key);
 	return owns;
+}
+
+int sign_key_primary(char *primary, struct sign_ctx *s, const char *fpr)
+{
+	gpgme_key_t key = key_of(s, fpr);
+	int found = key && key->fpr && strlen(key->fpr) == FPR_HEX_LEN;
+
+	if (found)
+		upper_fpr(primary, key->fpr);
+	if (key)
+		gpgme_key_unref(key);
+	return found;
 }
 
 char *sign_key_uid(struct sign_ctx *s, const char *fpr)

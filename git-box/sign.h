@@ -4,6 +4,7 @@
 #include <git2.h>
 #include <gpgme.h>
 #include <jansson.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -68,6 +69,32 @@ int sign_payload(struct buf *armor, struct sign_key *key, struct sign_ctx *s,
 /* Split the signature part of a note into its armored blocks; refuses anything else. */
 int sign_split(struct strlist *out, const char *signatures, size_t len);
 
+/*
+ * How far a signer's clock may be from the times a signature is held
+ * to (the payload's time, a TSA's genTime, the verifier's clock).
+ */
+#define SIGN_CLOCK_SKEW 300
+
+/*
+ * The times a signature is held to (git-box-verify(1), SIGNATURE TIME).
+ * It may not be dated before `not_before` (the payload's `time`) nor
+ * after the verification time, each less or plus SIGN_CLOCK_SKEW. Its
+ * key is judged at the time the evidence proves: the earliest of the
+ * `proven` times (the genTimes of valid timestamps over the payload or
+ * over a later payload of its chain) that the signature's date does not
+ * follow by more than the skew, else the verification time. The key
+ * must then be valid, unexpired and unrevoked at that time, and at the
+ * signature's date.
+ */
+struct sign_window {
+	time_t not_before;          /* 0: no lower bound */
+	const time_t *proven;       /* ascending; may be NULL */
+	size_t proven_nr;
+	time_t now;                 /* the verification time; 0: the clock's */
+};
+
+#define SIGN_WINDOW_INIT { 0, NULL, 0, 0 }
+
 /* What one signature is worth, every field of gpgme_signature_t weighed. */
 struct sign_check {
 	int good;                   /* cryptographically good and every check passed */
@@ -77,6 +104,8 @@ struct sign_check {
 	char *uid;                  /* the key's first user id */
 	char *role, *reason;        /* its notations, or NULL */
 	long created;               /* seconds since the epoch */
+	long judged;                /* when its key was judged valid: a genTime, or the verification time */
+	int judged_proven;          /* `judged` is a timestamp's genTime */
 	const char *hash;           /* "SHA256", ... */
 	gpgme_validity_t validity;
 	gpgme_sigsum_t summary;
@@ -93,14 +122,19 @@ struct sign_checks {
 #define SIGN_CHECKS_INIT { NULL, 0 }
 
 /*
- * Check one armored signature over `payload` in `s`'s keyring. Returns
- * 0 with the verdict in `out` (a bad signature is a verdict, not an
- * error), or -1 when gpg itself cannot be used.
+ * Check one armored signature over `payload` in `s`'s keyring, held to
+ * the times of `w` (NULL: no lower bound, judged at the verification
+ * time). Returns 0 with the verdict in `out` (a bad signature is a
+ * verdict, not an error), or -1 when gpg itself cannot be used.
  */
+int sign_check_one_within(struct sign_check *out, struct sign_ctx *s, const char *payload, size_t len,
+			  const char *armor, size_t armor_len, const struct sign_window *w);
 int sign_check_one(struct sign_check *out, struct sign_ctx *s, const char *payload, size_t len,
 		   const char *armor, size_t armor_len);
 
 /* Check every signature of a note's signature part, one at a time. */
+int sign_check_all_within(struct sign_checks *out, struct sign_ctx *s, const char *payload, size_t len,
+			  const char *signatures, size_t signatures_len, const struct sign_window *w);
 int sign_check_all(struct sign_checks *out, struct sign_ctx *s, const char *payload, size_t len,
 		   const char *signatures, size_t signatures_len);
 
@@ -129,6 +163,13 @@ json_t *sign_check_json(const struct sign_check *c);
 
 /* Is `fpr` (a fingerprint or key id) the primary key `primary` or one of its subkeys? */
 int sign_key_owns(struct sign_ctx *s, const char *primary, const char *fpr);
+
+/*
+ * The primary key that `fpr` (a full fingerprint, primary or subkey)
+ * belongs to in `s`'s keyring: 1 with its fingerprint in `primary` (41
+ * bytes), 0 when the keyring has no such key.
+ */
+int sign_key_primary(char *primary, struct sign_ctx *s, const char *fpr);
 
 /* The first user id of the key with this fingerprint in `s`'s keyring, or NULL. */
 char *sign_key_uid(struct sign_ctx *s, const char *fpr);

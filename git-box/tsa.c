@@ -38,6 +38,7 @@ static const char *const check_names[TSA_CHECK_NR] = {
 	[TSA_CHECK_CHAIN] = "chain",
 	[TSA_CHECK_ESS] = "ess",
 	[TSA_CHECK_SIGNATURE] = "signature",
+	[TSA_CHECK_NAME] = "name",
 	[TSA_CHECK_HASH] = "hash",
 	[TSA_CHECK_IMPRINT] = "imprint",
 	[TSA_CHECK_NONCE] = "nonce",
@@ -578,6 +579,37 @@ static int check_signer(struct verifier *v)
 	return -1;
 }
 
+/*
+ * The TSTInfo's tsa field is the TSA's claim of who it is; the token
+ * is from whoever signed it. When the field is there it must name the
+ * signer, as OpenSSL's TS_RESP_verify_token() requires ("tsa name
+ * mismatch"): the signer's subject as a directoryName, or one of the
+ * signer's subjectAltName entries.
+ */
+static int check_name(struct verifier *v)
+{
+	GENERAL_NAME *tsa = TS_TST_INFO_get_tsa(v->tst);
+	STACK_OF(GENERAL_NAME) *alt;
+	int idx = -1, found = 0;
+
+	if (!tsa) {
+		skip(v, TSA_CHECK_NAME, "the token names no TSA");
+		return 0;
+	}
+	if (tsa->type == GEN_DIRNAME && !X509_NAME_cmp(tsa->d.dirn, X509_get_subject_name(v->signer)))
+		return pass(v, TSA_CHECK_NAME);
+	while (!found && (alt = X509_get_ext_d2i(v->signer, NID_subject_alt_name, NULL, &idx))) {
+		for (int i = 0; !found && i < sk_GENERAL_NAME_num(alt); i++)
+			found = !GENERAL_NAME_cmp(sk_GENERAL_NAME_value(alt, i), tsa);
+		GENERAL_NAMES_free(alt);
+	}
+	ERR_clear_error();
+	if (found)
+		return pass(v, TSA_CHECK_NAME);
+	return fail(v, TSA_CHECK_NAME, "tsa name mismatch: the token says it is from '%s', but "
+		    "'%s' signed it", v->t->tsa_name, v->t->signer);
+}
+
 static int check_eku(struct verifier *v)
 {
 	X509 *x = v->signer;
@@ -854,12 +886,13 @@ static void check_token_bytes(struct verifier *v, const unsigned char *der, long
 		return;
 	}
 	if (check_signer(v) < 0) {
-		skip_after(v, TSA_CHECK_EKU, TSA_CHECK_SIGNATURE, TSA_CHECK_SIGNER);
+		skip_after(v, TSA_CHECK_EKU, TSA_CHECK_NAME, TSA_CHECK_SIGNER);
 	} else {
 		check_eku(v);
 		check_chain(v);
 		check_ess(v);
 		check_signature(v);
+		check_name(v);
 	}
 	if (check_hash(v) < 0)
 		skip_after(v, TSA_CHECK_IMPRINT, TSA_CHECK_IMPRINT, TSA_CHECK_HASH);
@@ -1633,8 +1666,8 @@ static void add_attempt(struct tsa_stamp *s, const char *url, int result)
 	a->error = result == TSA_OK ? NULL : xstrdup(box_error_last());
 }
 
-static int load_policy_anchors(struct tsa_anchors **out, git_repository *repo,
-			       const struct policy *p, const git_oid *commit)
+int tsa_policy_anchors(struct tsa_anchors **out, git_repository *repo, const struct policy *p,
+		       const git_oid *commit)
 {
 	struct buf pem = BUF_INIT;
 	char *origin;
@@ -1818,7 +1851,7 @@ int tsa_stamp_event(struct tsa_stamp *out, git_repository *repo, const struct po
 	commit_time = (time_t)git_commit_committer(c)->when.time;
 	git_commit_free(c);
 	if (opts && opts->tsa_ca ? tsa_anchors_load_file(&anchors, opts->tsa_ca) < 0
-	    : load_policy_anchors(&anchors, repo, policy, commit) < 0)
+	    : tsa_policy_anchors(&anchors, repo, policy, commit) < 0)
 		return TSA_ERROR;
 	if (tsa_request_make(&req, payload, len) < 0)
 		goto out;

@@ -43,6 +43,7 @@ enum tsa_check_id {
 	TSA_CHECK_CHAIN,      /* "chain": it chains to a trust anchor, as of genTime */
 	TSA_CHECK_ESS,        /* "ess": an ESSCertID or ESSCertIDv2 binds it */
 	TSA_CHECK_SIGNATURE,  /* "signature": the signature and the content digest hold */
+	TSA_CHECK_NAME,       /* "name": the TSTInfo's tsa name, when given, is the signer's */
 	TSA_CHECK_HASH,       /* "hash": the imprint's algorithm is SHA-256 or stronger, never SHA-1 */
 	TSA_CHECK_IMPRINT,    /* "imprint": the imprint is the data's */
 	TSA_CHECK_NONCE,      /* "nonce": the request's nonce (fresh responses only) */
@@ -65,8 +66,8 @@ struct tsa_check {
 struct tsa_token {
 	struct tsa_check checks[TSA_CHECK_NR];
 	int failed;           /* the first failed check (enum tsa_check_id), or -1 */
-	char *tsa_name;       /* the TSTInfo's tsa name, else the signer's subject */
-	char *signer;         /* the signer certificate's subject */
+	char *tsa_name;       /* the TSTInfo's tsa name (a claim), else the signer's subject */
+	char *signer;         /* the signer certificate's subject: whom to name */
 	time_t gen_time;
 	char gen_time_text[40];   /* RFC 3339, UTC: "2026-11-23T12:31:31Z" */
 	char *serial;         /* "0x..." */
@@ -85,6 +86,9 @@ struct tsa_anchors;
 int tsa_anchors_load(struct tsa_anchors **out, const char *pem, size_t len, const char *origin);
 int tsa_anchors_load_file(struct tsa_anchors **out, const char *path);
 void tsa_anchors_free(struct tsa_anchors *a);
+/* The anchors the policy's timestamp.ca names, read from `commit`'s tree; -1 when it names none. */
+int tsa_policy_anchors(struct tsa_anchors **out, git_repository *repo, const struct policy *p,
+		       const git_oid *commit);
 
 /* What a token must match. */
 struct tsa_expect {

@@ -11,6 +11,7 @@
 #include "events.h"
 #include "guard.h"
 #include "hash.h"
+#include "lifecycle.h"
 #include "manifest.h"
 #include "policy.h"
 #include "repo.h"
@@ -91,6 +92,7 @@ void verify_report_take(struct verify_report *dst, struct verify_report *src)
 #undef TAKE
 	if (!dst->state)
 		dst->state = src->state;
+	dst->self_check |= src->self_check;
 	if (!dst->trust_source)
 		dst->trust_source = src->trust_source;
 	for (size_t i = 0; i < src->signers.nr; i++)
@@ -111,7 +113,7 @@ const char *verify_status_json(enum verify_status s)
 
 const char *verify_verdict(const struct verify_report *r)
 {
-	return r->failures ? "failed" : "verified";
+	return r->failures ? "failed" : r->self_check ? "consistent" : "verified";
 }
 
 void verify_check_describe(struct buf *out, const struct verify_check *c)
@@ -133,7 +135,8 @@ void verify_check_describe(struct buf *out, const struct verify_check *c)
 
 void verify_report_summary(struct buf *out, const struct verify_report *r)
 {
-	buf_addf(out, "%s: box %.12s", r->failures ? "FAILED" : "verified", r->box ? r->box : "?");
+	buf_addf(out, "%s%s: box %.12s", r->failures ? "FAILED" : r->self_check ? "consistent" : "verified",
+		 r->self_check ? " (self-check)" : "", r->box ? r->box : "?");
 	if (r->name)
 		buf_addf(out, " (%s)", r->name);
 	if (r->state)
@@ -186,7 +189,84 @@ void verify_report_release(struct verify_report *r)
 void verify_options_release(struct verify_options *o)
 {
 	strlist_release(&o->trust_signers);
+	strlist_release(&o->held);
 	memset(o, 0, sizeof(*o));
+}
+
+/* ---- the auditor's roots ---------------------------------------------------- */
+
+#define CONFIG_SIGNERS "box.verify.trustSigner"
+#define CONFIG_KEYRING "box.verify.keyring"
+#define CONFIG_TSA_CA "box.verify.tsaCa"
+#define CONFIG_EXPECT_BOX "box.verify.expectBox"
+
+/* One configured value, held by `o`; NULL when the key is not set. */
+static const char *config_value(struct verify_options *o, git_config *cfg, const char *key, int path)
+{
+	git_buf value = GIT_BUF_INIT;
+	const char *out = NULL;
+	int err = path ? git_config_get_path(&value, cfg, key) : git_config_get_string_buf(&value, cfg, key);
+
+	if (!err) {
+		strlist_add(&o->held, value.ptr);
+		out = o->held.items[o->held.nr - 1];
+	}
+	git_buf_dispose(&value);
+	git_error_clear();
+	return out;
+}
+
+int verify_options_from_config(struct verify_options *o)
+{
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *entry;
+	int err;
+
+	/* The user's files only: git_config_open_default() reads no repository's. */
+	if (git_config_open_default(&cfg) < 0) {
+		box_error_from_git("cannot read your git configuration");
+		return -1;
+	}
+	if (!o->trust_signers.nr && !git_config_multivar_iterator_new(&it, cfg, CONFIG_SIGNERS, NULL)) {
+		while (!(err = git_config_next(&entry, it)))
+			strlist_add(&o->trust_signers, entry->value);
+		git_config_iterator_free(it);
+		if (o->trust_signers.nr)
+			o->signers_from = CONFIG_SIGNERS;
+	}
+	git_error_clear();
+	if (!o->keyring && (o->keyring = config_value(o, cfg, CONFIG_KEYRING, 1)))
+		o->keyring_from = CONFIG_KEYRING;
+	if (!o->tsa_ca && (o->tsa_ca = config_value(o, cfg, CONFIG_TSA_CA, 1)))
+		o->tsa_ca_from = CONFIG_TSA_CA;
+	if (!o->expect_box)
+		o->expect_box = config_value(o, cfg, CONFIG_EXPECT_BOX, 0);
+	git_config_free(cfg);
+	return 0;
+}
+
+static int has_roots(const struct verify_options *o)
+{
+	return o->trust_signers.nr || o->keyring || o->tsa_ca;
+}
+
+static int could_not_run(struct verify_report *r, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+int verify_options_check(struct verify_report *r, const struct verify_options *o)
+{
+	if (o->self_check && has_roots(o))
+		return could_not_run(r, "drop --self-check to verify against your roots, or drop the roots "
+				     "to check the box against its own",
+				     "--self-check takes no trust roots: it checks the box against its own");
+	if (!o->self_check && !has_roots(o))
+		return could_not_run(r, "give the roots you trust: --trust-signer FPR --keyring FILE "
+				     "--tsa-ca FILE (or box.verify.trustSigner, box.verify.keyring and "
+				     "box.verify.tsaCa in your git configuration); --self-check checks only "
+				     "that the box agrees with itself",
+				     "no trust roots: verify must be told whom to believe");
+	return 0;
 }
 
 /* ---- the verifier ---------------------------------------------------------- */
@@ -207,15 +287,16 @@ struct verifier {
 	struct tsa_anchors *anchors;
 	char *anchors_error;          /* why there are none */
 	unsigned char *stamped;       /* per event: a good timestamp tag stamps it */
+	struct event_stamps stamps;   /* per event: the earliest genTime of such a tag */
+	int floor_signed;             /* the auditor gave signers: the seal must be signed by them */
+	int floor_stamped;            /* the auditor gave TSA anchors: the seal must be stamped */
+	int seal_signed;              /* the seal has the policy's quorum of trusted signers */
 
 	/* the policy at the event being checked, by blob id */
 	git_oid policy_blob;
 	int have_policy_blob;
 	struct policy event_policy;
 };
-
-static int could_not_run(struct verify_report *r, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 static int could_not_run(struct verify_report *r, const char *hint, const char *fmt, ...)
 {
@@ -431,40 +512,69 @@ static void list_fprs(struct buf *out, const struct strlist *l)
 		buf_adds(out, "none");
 }
 
+/*
+ * Trust is given to primary keys: a subkey's fingerprint given as a
+ * signer is a mistake worth naming, with the primary key it belongs to.
+ */
+static int refuse_subkeys(struct verifier *v, const struct strlist *signers, const char *from)
+{
+	char primary[FPR_HEX_LEN + 1];
+
+	for (size_t i = 0; i < signers->nr; i++) {
+		char *uid, *hint;
+
+		if (!sign_key_primary(primary, v->gpg, signers->items[i]) ||
+		    !strcmp(primary, signers->items[i]))
+			continue;
+		uid = sign_key_uid(v->gpg, primary);
+		hint = xstrfmt("trust the primary key: %s %s", from, primary);
+		could_not_run(v->r, hint, "%s '%s' is a subkey of the key %s%s%s%s: trust is given to "
+			      "primary keys", from, signers->items[i], primary, uid ? " (" : "",
+			      uid ? uid : "", uid ? ")" : "");
+		free(hint);
+		free(uid);
+		return -1;
+	}
+	return 0;
+}
+
 static int setup_signers(struct verifier *v)
 {
 	const struct verify_options *o = v->o;
 	struct verify_report *r = v->r;
 	struct strlist imported = STRLIST_INIT, missing = STRLIST_INIT;
 	struct buf list = BUF_INIT;
+	const char *signers_from = o->signers_from ? o->signers_from : "--trust-signer";
+	const char *keyring_from = o->keyring_from ? o->keyring_from : "--keyring";
+	int given = !o->self_check && (o->trust_signers.nr || o->keyring);
 	int ret = -1;
 
 	if (make_home(v) < 0 || sign_open(&v->gpg, NULL, v->home) < 0)
 		goto out;
-	if (o->keyring) {
+	if (given && o->keyring) {
 		struct buf data = BUF_INIT;
 
 		if (buf_read_file(&data, o->keyring, KEYRING_MAX_BYTES) < 0 ||
 		    sign_import_keys(v->gpg, data.ptr ? data.ptr : "", data.len, &imported) < 0) {
-			box_error_wrap("--keyring '%s'", o->keyring);
+			box_error_wrap("%s '%s'", keyring_from, o->keyring);
 			buf_release(&data);
 			goto out;
 		}
 		buf_release(&data);
 	}
-	for (size_t i = 0; i < o->trust_signers.nr; i++) {
+	for (size_t i = 0; given && i < o->trust_signers.nr; i++) {
 		char fpr[FPR_HEX_LEN + 1];
 
 		if (!sign_fpr_parse(fpr, o->trust_signers.items[i])) {
 			could_not_run(r, "give the key's full fingerprint: gpg --with-colons --fingerprint KEY",
-				      "--trust-signer '%s' is not a full primary key fingerprint (40 hex digits)",
-				      o->trust_signers.items[i]);
+				      "%s '%s' is not a full primary key fingerprint (40 hex digits)",
+				      signers_from, o->trust_signers.items[i]);
 			goto out;
 		}
 		if (!strlist_has(&r->signers, fpr))
 			strlist_add(&r->signers, fpr);
 	}
-	if (o->trust_signers.nr || o->keyring) {
+	if (given) {
 		r->trust_source = "given";
 		if (!o->trust_signers.nr)
 			for (size_t i = 0; i < imported.nr; i++)
@@ -474,10 +584,12 @@ static int setup_signers(struct verifier *v)
 		for (size_t i = 0; o->keyring && i < r->signers.nr; i++)
 			if (!strlist_has(&imported, r->signers.items[i]))
 				strlist_add(&missing, r->signers.items[i]);
+		if (refuse_subkeys(v, &r->signers, signers_from) < 0)
+			goto out;
 		list_fprs(&list, &r->signers);
 		add(r, VERIFY_OK, "trust", NULL, NULL, NULL, "signers trusted as given (%s%s%s): %s",
-		    o->trust_signers.nr ? "--trust-signer" : "", o->trust_signers.nr && o->keyring ? ", " : "",
-		    o->keyring ? "--keyring" : "", list.ptr);
+		    o->trust_signers.nr ? signers_from : "", o->trust_signers.nr && o->keyring ? ", " : "",
+		    o->keyring ? keyring_from : "", list.ptr);
 	} else {
 		r->trust_source = "repository";
 		for (size_t i = 0; i < v->policy.signers.nr; i++)
@@ -485,16 +597,22 @@ static int setup_signers(struct verifier *v)
 		if (copy_user_keys(v, &r->signers, &missing) < 0)
 			goto out;
 		list_fprs(&list, &r->signers);
-		add(r, VERIFY_WARN, "trust", NULL, &v->box.id, NULL,
-		    "no trust roots given: the repository vouched for itself (the signers of its policy "
-		    "at init: %s; their keys from your keyring); give --trust-signer FPR or --keyring FILE",
-		    list.ptr);
+		if (o->self_check)
+			add(r, VERIFY_OK, "trust", NULL, &v->box.id, NULL,
+			    "self-check: the signers of the box's own policy at init (%s), their keys from "
+			    "your keyring", list.ptr);
+		else
+			add(r, VERIFY_WARN, "trust", NULL, &v->box.id, NULL,
+			    "no trusted signers given: the repository vouched for itself (the signers of its "
+			    "policy at init: %s; their keys from your keyring); give --trust-signer FPR or "
+			    "--keyring FILE", list.ptr);
 	}
 	for (size_t i = 0; i < missing.nr; i++)
 		add(r, VERIFY_WARN, "trust", NULL, NULL, NULL,
 		    "no public key for the trusted signer %s: %s", missing.items[i],
-		    o->keyring ? "the --keyring file does not hold it"
-			       : "import it (gpg --import) or give --keyring FILE");
+		    given && o->keyring ? "the keyring file does not hold it"
+			: "import it (gpg --import) or give --keyring FILE");
+	v->floor_signed = given;
 	ret = 0;
 out:
 	buf_release(&list);
@@ -505,14 +623,16 @@ out:
 
 static int setup_anchors(struct verifier *v)
 {
+	const char *from = v->o->tsa_ca_from ? v->o->tsa_ca_from : "--tsa-ca";
 	struct buf pem = BUF_INIT;
 
-	if (v->o->tsa_ca) {
+	if (!v->o->self_check && v->o->tsa_ca) {
 		if (tsa_anchors_load_file(&v->anchors, v->o->tsa_ca) < 0) {
-			box_error_wrap("--tsa-ca '%s'", v->o->tsa_ca);
+			box_error_wrap("%s '%s'", from, v->o->tsa_ca);
 			return -1;
 		}
-		add(v->r, VERIFY_OK, "trust", NULL, NULL, NULL, "TSA trust anchors as given (--tsa-ca)");
+		add(v->r, VERIFY_OK, "trust", NULL, NULL, NULL, "TSA trust anchors as given (%s)", from);
+		v->floor_stamped = 1;
 		return 0;
 	}
 	if (!v->policy.tsa_ca) {
@@ -524,6 +644,9 @@ static int setup_anchors(struct verifier *v)
 		v->anchors_error = xstrfmt("the policy's TSA trust anchors cannot be read (%s): give --tsa-ca FILE",
 					   box_error_last());
 		box_error_clear();
+	} else if (v->o->self_check) {
+		add(v->r, VERIFY_OK, "trust", NULL, &v->box.id, v->policy.tsa_ca,
+		    "self-check: the TSA trust anchors of the box's own policy (its timestamp.ca at init)");
 	} else {
 		add(v->r, VERIFY_WARN, "trust", NULL, &v->box.id, v->policy.tsa_ca,
 		    "no TSA trust anchors given: the repository vouched for itself (its policy's "
@@ -898,17 +1021,61 @@ static void check_payload(struct verifier *v, const struct box_event *e, const s
 
 /* ---- signatures ---------------------------------------------------------------- */
 
-static void check_signatures(struct verifier *v, const struct box_event *e, const char *event,
+/*
+ * The seal's quorum: the policy's, and at least one trusted signer when
+ * the auditor gave signers (the floor), unless --allow-unsigned.
+ */
+static void check_quorum(struct verifier *v, const struct box_event *e, const char *event,
+			 const struct strlist *counted)
+{
+	int quorum = v->policy.quorum;
+	struct buf missing = BUF_INIT;
+
+	if (quorum > 0) {
+		for (size_t i = 0; i < v->r->signers.nr; i++)
+			if (!strlist_has(counted, v->r->signers.items[i]))
+				buf_addf(&missing, "%s%s", missing.len ? ", " : "", v->r->signers.items[i]);
+		if (counted->nr >= (size_t)quorum)
+			add(v->r, VERIFY_OK, "quorum", event, &e->commit, NULL,
+			    "%zu distinct trusted signer%s of the %d the policy requires", counted->nr,
+			    counted->nr == 1 ? "" : "s", quorum);
+		else
+			add(v->r, VERIFY_FAIL, "quorum", event, &e->commit, NULL,
+			    "%zu distinct trusted signer%s of the %d the policy requires; not signed by: %s",
+			    counted->nr, counted->nr == 1 ? "" : "s", quorum,
+			    missing.len ? missing.ptr : "any other trusted key");
+	} else if (!v->floor_signed) {
+		/* the policy signs nothing, and no signer was given to hold it to */
+	} else if (counted->nr) {
+		add(v->r, VERIFY_OK, "quorum", event, &e->commit, NULL,
+		    "%zu distinct trusted signer%s; the policy requires none, your trusted signers at least one",
+		    counted->nr, counted->nr == 1 ? "" : "s");
+	} else if (v->o->allow_unsigned) {
+		add(v->r, VERIFY_WARN, "quorum", event, &e->commit, NULL,
+		    "no good signature by a trusted signer: the seal is unsigned, accepted as you allowed "
+		    "(--allow-unsigned)");
+	} else {
+		add(v->r, VERIFY_FAIL, "quorum", event, &e->commit, NULL,
+		    "no good signature by a trusted signer: you gave trusted signers, so the seal must be "
+		    "signed by one (the policy signs nothing); --allow-unsigned accepts an unsigned box");
+	}
+	buf_release(&missing);
+}
+
+static void check_signatures(struct verifier *v, const struct box_event *e, const struct manifest *m,
 			     const struct buf *payload, const struct buf *signatures)
 {
 	struct sign_checks checks = SIGN_CHECKS_INIT;
+	struct sign_window window = SIGN_WINDOW_INIT;
 	struct strlist counted = STRLIST_INIT;
+	const char *event = m->event;
 	size_t unknown = 0;
 	int wanted = event_signed_by_policy(&v->policy, event);
 	struct buf line = BUF_INIT;
 
-	if (sign_check_all(&checks, v->gpg, payload->ptr ? payload->ptr : "", payload->len,
-			   signatures->ptr ? signatures->ptr : "", signatures->len) < 0) {
+	event_stamps_window(&window, &v->stamps, &v->ev, (size_t)(e - v->ev.items));
+	if (sign_check_all_within(&checks, v->gpg, payload->ptr ? payload->ptr : "", payload->len,
+				  signatures->ptr ? signatures->ptr : "", signatures->len, &window) < 0) {
 		add(v->r, VERIFY_FAIL, "signature", event, &e->commit, NULL,
 		    "the signatures cannot be read: %s", box_error_last());
 		box_error_clear();
@@ -939,8 +1106,8 @@ static void check_signatures(struct verifier *v, const struct box_event *e, cons
 		} else if (!*c->fpr) {
 			add(v->r, VERIFY_FAIL, "signature", event, &e->commit, NULL,
 			    "by the trusted signer %s, whose public key is missing: %s", c->signing_fpr,
-			    v->o->keyring ? "add it to the --keyring file"
-					  : "import it (gpg --import) or give --keyring FILE");
+			    v->floor_signed && v->o->keyring ? "add it to the keyring file"
+							     : "import it (gpg --import) or give --keyring FILE");
 		} else {
 			add(v->r, VERIFY_FAIL, "signature", event, &e->commit, NULL, "%s", line.ptr);
 		}
@@ -949,23 +1116,10 @@ static void check_signatures(struct verifier *v, const struct box_event *e, cons
 		add(v->r, VERIFY_FAIL, "signature", event, &e->commit, NULL,
 		    "the policy signs %s events, but no good signature by a trusted signer is on this one%s",
 		    event, unknown ? " (the public keys of some signers are missing: give --keyring FILE)" : "");
-	if (!strcmp(event, "seal") && v->policy.quorum > 0) {
-		struct buf missing = BUF_INIT;
-
-		for (size_t i = 0; i < v->r->signers.nr; i++)
-			if (!strlist_has(&counted, v->r->signers.items[i]))
-				buf_addf(&missing, "%s%s", missing.len ? ", " : "", v->r->signers.items[i]);
-		if (counted.nr >= (size_t)v->policy.quorum)
-			add(v->r, VERIFY_OK, "quorum", event, &e->commit, NULL,
-			    "%zu distinct trusted signer%s of the %d the policy requires", counted.nr,
-			    counted.nr == 1 ? "" : "s", v->policy.quorum);
-		else
-			add(v->r, VERIFY_FAIL, "quorum", event, &e->commit, NULL,
-			    "%zu distinct trusted signer%s of the %d the policy requires; not signed by: %s",
-			    counted.nr, counted.nr == 1 ? "" : "s", v->policy.quorum,
-			    missing.len ? missing.ptr : "any other trusted key");
-		buf_release(&missing);
-	}
+	if (!strcmp(event, "seal"))
+		check_quorum(v, e, event, &counted);
+	if (!strcmp(event, "seal") && e == box_events_last(&v->ev))
+		v->seal_signed = counted.nr >= (size_t)v->policy.quorum;
 	buf_release(&line);
 	strlist_release(&counted);
 	sign_checks_release(&checks);
@@ -991,7 +1145,7 @@ static int check_events(struct verifier *v)
 			box_error_clear();
 		} else {
 			check_payload(v, e, &m, &prev);
-			check_signatures(v, e, m.event, &payload, &signatures);
+			check_signatures(v, e, &m, &payload, &signatures);
 		}
 		manifest_release(&m);
 		buf_release(&payload);
@@ -1078,9 +1232,11 @@ static void check_tag(struct verifier *v, const char *refname)
 		TAG_FAIL(named, target, "'%s' says Gen-Time %s, but its token says %s", name,
 			 parsed.gen_time, token.gen_time_text);
 	add(v->r, VERIFY_OK, "timestamp", named, target, NULL,
-	    "'%s': genTime %s from %s, over this payload, chained to a trusted TSA",
-	    name, token.gen_time_text, token.tsa_name ? token.tsa_name : "(unnamed TSA)");
+	    "'%s': genTime %s, signed by %s, over this payload, chained to a trusted TSA",
+	    name, token.gen_time_text, token.signer ? token.signer : "(no subject)");
 	v->stamped[e - v->ev.items] = 1;
+	if (!v->stamps.gen_time[e - v->ev.items] || token.gen_time < v->stamps.gen_time[e - v->ev.items])
+		v->stamps.gen_time[e - v->ev.items] = token.gen_time;
 #undef TAG_FAIL
 out:
 	box_error_clear();
@@ -1093,6 +1249,28 @@ out:
 	free(named);
 }
 
+/*
+ * Given TSA anchors, the seal needs a valid timestamp even when the
+ * policy wants none, unless --allow-unstamped (the policy's own wish is
+ * checked above, whatever the auditor allows).
+ */
+static void check_stamp_floor(struct verifier *v, size_t tags)
+{
+	const struct box_event *seal = box_events_last(&v->ev);
+	size_t i = seal ? (size_t)(seal - v->ev.items) : 0;
+
+	if (!v->sealed || !v->floor_stamped || v->stamped[i] || tsa_policy_wants(&v->policy, "seal"))
+		return;
+	if (v->o->allow_unstamped)
+		add(v->r, VERIFY_WARN, "timestamp", "seal", &seal->commit, NULL,
+		    "no valid timestamp tag stamps the seal: accepted as you allowed (--allow-unstamped)");
+	else
+		add(v->r, VERIFY_FAIL, "timestamp", "seal", &seal->commit, NULL,
+		    "no valid timestamp tag stamps the seal: you gave TSA trust anchors, so the seal must "
+		    "be timestamped (the policy wants no timestamp); --allow-unstamped accepts an "
+		    "unstamped box%s", tags ? "" : " (no box/ tags here: fetch them: " FETCH_HINT ")");
+}
+
 static int check_timestamps(struct verifier *v)
 {
 	git_reference_iterator *it = NULL;
@@ -1101,6 +1279,9 @@ static int check_timestamps(struct verifier *v)
 	int err;
 
 	v->stamped = xcalloc(v->ev.nr ? v->ev.nr : 1, 1);
+	v->stamps.nr = v->ev.nr;
+	v->stamps.gen_time = xcalloc(v->ev.nr ? v->ev.nr : 1, sizeof(*v->stamps.gen_time));
+	v->stamps.proven = xcalloc(v->ev.nr ? v->ev.nr : 1, sizeof(*v->stamps.proven));
 	if (git_reference_iterator_glob_new(&it, v->repo, BOX_TAG_PREFIX "*") < 0) {
 		box_error_from_git("cannot list the timestamp tags");
 		return -1;
@@ -1129,6 +1310,7 @@ static int check_timestamps(struct verifier *v)
 		    "the policy wants the %s event timestamped, but no valid timestamp tag stamps it%s",
 		    e->manifest.event, names.nr ? "" : " (no box/ tags here: fetch them: " FETCH_HINT ")");
 	}
+	check_stamp_floor(v, names.nr);
 	strlist_release(&names);
 	return 0;
 }
@@ -1141,7 +1323,6 @@ static void check_seal(struct verifier *v)
 	const char *expect = v->o->expect_seal;
 	char hex[SHA256_HEX_LEN + 1];
 
-	v->sealed = last && !last->invalid && !strcmp(last->manifest.event, "seal");
 	if (v->sealed) {
 		sha256_hex(hex, last->payload_sha256);
 		if (!git_oid_equal(&v->box.tip, &last->commit))
@@ -1169,20 +1350,37 @@ static void check_seal(struct verifier *v)
 	}
 }
 
+/*
+ * All the policy wants of the seal is there: the quorum of trusted
+ * signers, and a valid timestamp when the policy wants one.
+ */
+static int seal_complete(const struct verifier *v)
+{
+	const struct box_event *seal = box_events_last(&v->ev);
+
+	return v->seal_signed &&
+	       (!tsa_policy_wants(&v->policy, "seal") || v->stamped[seal - v->ev.items]);
+}
+
 /* ---- all of it ------------------------------------------------------------------------ */
 
 int verify_repository(struct verify_report *out, git_repository *repo, const char *rev,
 		      const struct verify_options *o)
 {
 	struct verifier v;
+	struct verify_report stamps = VERIFY_REPORT_INIT;
+	const struct box_event *last;
 	struct buf pol = BUF_INIT;
-	int not_a_box, ret = -1;
+	int not_a_box, stamped, ret = -1;
 
 	memset(&v, 0, sizeof(v));
 	memset(out, 0, sizeof(*out));
 	v.r = out;
 	v.o = o;
 	v.repo = repo;
+	out->self_check = o->self_check;
+	if (verify_options_check(out, o) < 0)
+		return -1;
 	if (o->expect_seal) {
 		unsigned char digest[SHA256_LEN];
 
@@ -1236,12 +1434,24 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 	}
 	if (setup_signers(&v) < 0 || setup_anchors(&v) < 0)
 		goto out;
+	last = box_events_last(&v.ev);
+	v.sealed = last && !last->invalid && !strcmp(last->manifest.event, "seal");
 	check_chain(&v);
-	if (check_history(&v) < 0 || check_events(&v) < 0 || check_timestamps(&v) < 0)
+	if (check_history(&v) < 0)
 		goto out;
+	/*
+	 * The timestamps are checked before the signatures, whose keys are
+	 * judged at their genTimes, and reported after them, as before.
+	 */
+	v.r = &stamps;
+	stamped = check_timestamps(&v);
+	v.r = out;
+	if (stamped < 0 || check_events(&v) < 0)
+		goto out;
+	verify_report_take(out, &stamps);
 	check_seal(&v);
-	out->state = v.sealed ? box_state_name(BOX_COMPLETED)
-		: v.started ? box_state_name(BOX_IN_PROGRESS) : box_state_name(BOX_CREATED);
+	out->state = box_state_name(v.sealed ? (seal_complete(&v) ? BOX_COMPLETED : BOX_SEALED)
+				    : v.started ? BOX_IN_PROGRESS : BOX_CREATED);
 	ret = 0;
 out:
 	if (v.home) {
@@ -1254,6 +1464,8 @@ out:
 	tsa_anchors_free(v.anchors);
 	free(v.anchors_error);
 	free(v.stamped);
+	event_stamps_release(&v.stamps);
+	verify_report_release(&stamps);
 	policy_release(&v.event_policy);
 	policy_release(&v.policy);
 	box_events_release(&v.ev);

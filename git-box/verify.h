@@ -28,12 +28,26 @@
 
 #define VERIFY_SCHEMA "git-box/verify/v1"
 
-/* The trust roots and what to pin (all optional). */
+struct verify_report;
+
+/*
+ * The trust roots, what to pin, and the auditor's floor
+ * (git-box-verify(1), TRUST ROOTS and THE FLOOR). At least one root
+ * (trust_signers, keyring, tsa_ca) is needed unless self_check is set,
+ * which takes none: verify_options_check().
+ */
 struct verify_options {
 	struct strlist trust_signers;  /* full primary fingerprints (--trust-signer) */
 	const char *keyring;           /* a file of OpenPGP public keys (--keyring) */
 	const char *tsa_ca;            /* a PEM file of TSA trust anchors (--tsa-ca) */
 	const char *expect_seal;       /* the seal payload's SHA-256, hex (--expect-seal) */
+	const char *expect_box;        /* the box id, hex (--expect-box, box.verify.expectBox) */
+	int self_check;                /* the box against its own roots only; the verdict says so */
+	int allow_unsigned;            /* given signers, accept a seal with no signature by them */
+	int allow_unstamped;           /* given TSA anchors, accept a seal with no timestamp */
+	/* Where each root came from, for the report: an option or a configuration key. */
+	const char *signers_from, *keyring_from, *tsa_ca_from;
+	struct strlist held;           /* the configured values the fields above point into */
 	int rev_given;                 /* `rev` was named by the auditor (not the box branch) */
 	/*
 	 * Blobs already read and hashed by this very process, or NULL (see
@@ -42,7 +56,23 @@ struct verify_options {
 	const struct hash_known *known;
 };
 
-#define VERIFY_OPTIONS_INIT { STRLIST_INIT, NULL, NULL, NULL, 0, NULL }
+#define VERIFY_OPTIONS_INIT { .trust_signers = STRLIST_INIT, .held = STRLIST_INIT }
+
+/*
+ * Fill the roots and pins not given as options from the auditor's git
+ * configuration: box.verify.trustSigner (multi-valued),
+ * box.verify.keyring, box.verify.tsaCa and box.verify.expectBox, read
+ * from the global, XDG and system files only, never from a
+ * repository's own configuration (which whoever handed the repository
+ * over wrote). An option replaces its key's every value.
+ */
+int verify_options_from_config(struct verify_options *o);
+
+/*
+ * Can verify run with these options? -1 with box_error and `r->hint`
+ * when there are no roots and no self-check, or roots and a self-check.
+ */
+int verify_options_check(struct verify_report *r, const struct verify_options *o);
 
 /*
  * verify_options.known: the size and SHA-256 of blobs that the calling
@@ -87,16 +117,17 @@ struct verify_report {
 	char *box;            /* the init commit (hex), or NULL when the box cannot be found */
 	char *name;           /* the box's name in its policy at init */
 	char *commit;         /* the commit verified (hex) */
-	const char *state;    /* "CREATED", "IN_PROGRESS", "COMPLETED" */
+	const char *state;    /* "CREATED", "IN_PROGRESS", "SEALED", "COMPLETED" */
 	struct strlist signers;      /* the trusted primary fingerprints */
 	const char *trust_source;    /* "given" or "repository" */
 	struct verify_check *checks;
 	size_t nr, alloc;
 	size_t failures, warnings;
 	char *hint;           /* what to do, when verify could not run */
+	int self_check;       /* checked against the box's own roots only */
 };
 
-#define VERIFY_REPORT_INIT { NULL, NULL, NULL, NULL, STRLIST_INIT, NULL, NULL, 0, 0, 0, 0, NULL }
+#define VERIFY_REPORT_INIT { NULL, NULL, NULL, NULL, STRLIST_INIT, NULL, NULL, 0, 0, 0, 0, NULL, 0 }
 
 /*
  * Verify the box in `repo` up to `rev` (NULL: the tip of the box
@@ -130,7 +161,7 @@ void verify_report_take(struct verify_report *dst, struct verify_report *src);
 const char *verify_status_name(enum verify_status s);
 const char *verify_status_json(enum verify_status s);
 
-/* "verified" or "failed". */
+/* "verified", "consistent" (a self-check without failures) or "failed". */
 const char *verify_verdict(const struct verify_report *r);
 
 /*

@@ -28,7 +28,7 @@ static int head_is_sealed_box(const struct box *b)
 	if (!git_reference_lookup(&head, b->repo, "HEAD") &&
 	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
 	    !strcmp(git_reference_symbolic_target(head), b->branch_ref) &&
-	    !box_state(&state, b) && state == BOX_COMPLETED)
+	    !box_state(&state, b) && box_state_sealed(state))
 		sealed = 1;
 	git_error_clear();
 	git_reference_free(head);

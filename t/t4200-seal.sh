@@ -51,16 +51,17 @@ test_expect_success 'stock gpg verifies the seal from git box show --payload and
 	test_cmp note both
 '
 
-test_expect_success 'the box is COMPLETED and status names who must still sign' '
+test_expect_success 'the box is SEALED and status names who must still sign' '
 	(cd box && git box status >../status) &&
-	grep "^state     COMPLETED$" status &&
+	grep "^state     SEALED (waiting for 1 more signature from: $BOB (Bob Analyst (git box test key) <bob@example.org>))$" status &&
 	grep "^quorum    1 of 2 signatures; missing: $BOB (Bob Analyst (git box test key) <bob@example.org>)$" status &&
 	grep "^next: the seal needs more signatures" status
 '
 
 test_expect_success 'status --json gives the quorum' '
 	(cd box && git box status --json >../status.json) &&
-	grep "\"state\": \"COMPLETED\"" status.json &&
+	grep "\"state\": \"SEALED\"" status.json &&
+	jq -e ".waiting_for == {\"signatures\": 1, \"signers\": [\"$BOB\"], \"timestamp\": false}" status.json &&
 	grep "\"sealed_at\": \"$(git -C box rev-parse HEAD)\"" status.json &&
 	grep "\"required\": 2" status.json &&
 	grep "\"fingerprint\": \"$BOB\"" status.json
@@ -180,7 +181,7 @@ test_expect_success 'a bare mirror with the notes can be sealed' '
 	git clone -q --mirror origin mirror.git &&
 	(cd mirror.git && git config user.signingKey $ALICE && git box seal >/dev/null &&
 	 git box status >../status) &&
-	grep "^state     COMPLETED$" status
+	grep "^state     SEALED (waiting for 1 more signature from: $BOB " status
 '
 
 test_expect_success 'a committed policy whose quorum exceeds its signers: exit 2' '

@@ -170,14 +170,16 @@ test_expect_success 'two signatures by two keys of one primary key count once in
 	test $(grep -c "signed     Alice Analyst .* $ALICE as" log) = 2
 '
 
-test_expect_success 'a signature made before its key expired still counts' '
+test_expect_success 'a signature whose key expired since counts only when a timestamp proves its date' '
 	box_gpg_home later alice bob &&
 	box_init_policy aging policy.yaml &&
 	(cd aging && git config user.signingKey $ALICE && box_commit "w" w.R &&
-	 GNUPGHOME=$PWD/../later git box seal >/dev/null) &&
+	 GNUPGHOME=$PWD/../later git box seal >/dev/null &&
+	 GNUPGHOME=$PWD/../later git box log >../log) &&
+	grep "signed     Alice Analyst .*: good" log &&
 	(GNUPGHOME=$PWD/later && box_gpg_expire $ALICE) &&
-	(cd aging && GNUPGHOME=$PWD/../later git box log >../log) &&
-	grep "signed     Alice Analyst .*: good" log
+	(cd aging && GNUPGHOME=$PWD/../later test_expect_code 1 git box log >../log) &&
+	grep "signed     Alice Analyst .*: BAD: the key $ALICE expired on 20[-0-9T:]*Z, before the time of this check (no timestamp proves an earlier one)$" log
 '
 
 test_expect_success 'a signature by a key revoked since is reported BAD' '

@@ -86,7 +86,7 @@ test_expect_success 'seal without a TSA exits 2, but the seal is written and the
 	grep "\"event\": \"seal\"" note &&
 	(cd away && tsa_no_tags) &&
 	(cd away && git box status >../status) &&
-	grep "^state     COMPLETED$" status &&
+	grep "^state     SEALED (waiting for a timestamp)$" status &&
 	grep "^timestamp pending: seal on $seal" status
 '
 
@@ -94,6 +94,7 @@ test_expect_success 'git box timestamp then finishes the pending seal' '
 	(cd away && git box timestamp --tsa "$(cat ../tsa.url)" >../out) &&
 	grep "^timestamped the seal event on .* as .box/seal-1.$" out &&
 	(cd away && git box status >../status) &&
+	grep "^state     COMPLETED$" status &&
 	! grep "^timestamp pending" status
 '
 
@@ -102,6 +103,7 @@ test_expect_success 'seal --json reports a pending timestamp with the reason' '
 	stamp_init away2 away2.yaml >/dev/null &&
 	(cd away2 && box_commit analysis analysis.R &&
 	 test_expect_code 2 git box seal --json -m final >../out.json 2>/dev/null) &&
+	grep "\"state\": \"SEALED\"" out.json &&
 	grep "\"pending\": true" out.json &&
 	grep "\"error\": \".*127.0.0.1:1" out.json &&
 	grep "\"stored\": false" out.json

@@ -66,7 +66,7 @@ test_expect_success 'verify prints one line per check, each ok, git style' '
 	grep "^ok   signature: checkpoint [0-9a-f]*: Alice Analyst .* $ALICE as author, .*: good$" out &&
 	grep "^ok   signature: seal [0-9a-f]*: Bob Analyst .* $BOB as reviewer, .*: good$" out &&
 	grep "^ok   quorum: seal [0-9a-f]*: 2 distinct trusted signers of the 2 the policy requires$" out &&
-	grep "^ok   timestamp: seal [0-9a-f]*: .box/seal-1.: genTime [0-9TZ:-]* from .*chained to a trusted TSA$" out &&
+	grep "^ok   timestamp: seal [0-9a-f]*: .box/seal-1.: genTime [0-9TZ:-]*, signed by CN=git box test TSA, O=git box tests, over this payload, chained to a trusted TSA$" out &&
 	grep "^ok   seal: seal [0-9a-f]*: sealed (payload sha256 [0-9a-f]\{64\}); nothing follows it on refs/heads/main$" out
 '
 
@@ -76,16 +76,30 @@ test_expect_success 'verify --quiet prints only the summary when all holds' '
 	grep "^verified: " out
 '
 
-test_expect_success 'without trust roots verify says the repository vouched for itself' '
-	git -C audit box verify >out 2>err &&
-	grep "^warn trust: [0-9a-f]*: no trust roots given: the repository vouched for itself (the signers of its policy at init: $ALICE, $BOB; their keys from your keyring)" out &&
-	grep "^warn trust: [0-9a-f]*: .\.box/tsa-ca\.pem.: no TSA trust anchors given: the repository vouched for itself" out &&
-	grep "^verified: .*, 0 failed, 2 warnings$" out
+test_expect_success 'given TSA anchors only, verify says the repository vouched for its signers' '
+	git -C audit box verify --tsa-ca "$TSA_FIXTURES/ca.pem" >out 2>err &&
+	grep "^warn trust: [0-9a-f]*: no trusted signers given: the repository vouched for itself (the signers of its policy at init: $ALICE, $BOB; their keys from your keyring)" out &&
+	grep "^verified: .*, 0 failed, 1 warning$" out
 '
 
-test_expect_success 'without roots, a signer whose key is missing fails with a hint' '
+test_expect_success 'given signers only, verify says the repository vouched for its TSA anchors' '
+	git -C audit box verify --trust-signer $ALICE --trust-signer $BOB --keyring "$PWD/signers.asc" >out 2>err &&
+	grep "^warn trust: [0-9a-f]*: .\.box/tsa-ca\.pem.: no TSA trust anchors given: the repository vouched for itself" out &&
+	grep "^verified: .*, 0 failed, 1 warning$" out
+'
+
+test_expect_success 'a self-check uses the box.s own roots, says so, and never says verified' '
+	git -C audit box verify --self-check >out 2>err &&
+	test_must_be_empty err &&
+	grep "^ok   trust: [0-9a-f]*: self-check: the signers of the box.s own policy at init ($ALICE, $BOB), their keys from your keyring$" out &&
+	grep "^ok   trust: [0-9a-f]*: .\.box/tsa-ca\.pem.: self-check: the TSA trust anchors of the box.s own policy" out &&
+	grep "^consistent (self-check): box [0-9a-f]* (study), COMPLETED at [0-9a-f]*: [0-9]* checks, 0 failed, 0 warnings$" out &&
+	! grep "^verified" out
+'
+
+test_expect_success 'in a self-check, a signer whose key is missing fails with a hint' '
 	mkdir -p empty-gnupg && chmod 700 empty-gnupg &&
-	GNUPGHOME=$PWD/empty-gnupg test_expect_code 1 git -C audit box verify >out &&
+	GNUPGHOME=$PWD/empty-gnupg test_expect_code 1 git -C audit box verify --self-check >out &&
 	grep "^warn trust: no public key for the trusted signer $ALICE: import it (gpg --import) or give --keyring FILE$" out &&
 	grep "^FAIL signature: seal [0-9a-f]*: by the trusted signer $ALICE, whose public key is missing: import it" out &&
 	grep "^FAIL quorum: seal [0-9a-f]*: 0 distinct trusted signers of the 2" out
@@ -193,7 +207,7 @@ test_expect_success 'verify -h prints the usage; a stray argument exits 2' '
 test_expect_success 'outside a box verify exits 2' '
 	git init -q plain &&
 	(cd plain && box_commit one) &&
-	test_expect_code 2 git -C plain box verify 2>err &&
+	test_expect_code 2 git -C plain box verify --self-check 2>err &&
 	grep "is not a git box" err
 '
 

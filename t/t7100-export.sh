@@ -203,12 +203,12 @@ test_expect_success 'git bundle verify accepts box/repo.bundle in an empty repos
 		cmp - $name/box/manifest.json
 '
 
-test_expect_success 'box/verify.json is what git box verify --json says of the commit' '
+test_expect_success 'box/verify.json is what git box verify --self-check --json says of the commit' '
 	name=$(cat bagname) &&
-	(cd box && git box verify --json $(cat ../commit) >../verify.json) &&
+	(cd box && git box verify --self-check --json $(cat ../commit) >../verify.json) &&
 	test_cmp verify.json $name/box/verify.json &&
 	jq -r ".verdict, .commit, .trust.source" $name/box/verify.json >actual &&
-	printf "verified\n%s\nrepository\n" "$(cat commit)" >expect &&
+	printf "consistent\n%s\nrepository\n" "$(cat commit)" >expect &&
 	test_cmp expect actual
 '
 
@@ -261,7 +261,7 @@ test_expect_success '--json reports the file, the format, the commit, the box, s
 	(cd box && git box export --json -o ../j.tar.gz >../out.json) &&
 	jq -r "[.file, .format, .commit, .box, .bytes, .payload_files, .payload_bytes, .sha256, .verify] | @tsv" \
 		out.json >actual &&
-	printf "../j.tar.gz\ttar.gz\t%s\t%s\t%s\t8\t%s\t%s\tverified\n" "$(cat commit)" "$(cat boxid)" \
+	printf "../j.tar.gz\ttar.gz\t%s\t%s\t%s\t8\t%s\t%s\tconsistent\n" "$(cat commit)" "$(cat boxid)" \
 		"$(stat -c %s j.tar.gz)" "$(sed -n "s/^Payload-Oxum: \(.*\)\.8\$/\1/p" $(cat bagname)/bag-info.txt)" \
 		"$(sha256sum j.tar.gz | cut -d" " -f1)" >expect &&
 	test_cmp expect actual &&
@@ -489,7 +489,7 @@ test_expect_success 'box/verify.json of that event records the lie, with the has
 	head=$(git -C lying rev-parse HEAD) &&
 	bag=lying-$(echo $head | cut -c1-12) &&
 	tar -xf lying.tar &&
-	(cd lying && git box verify --json HEAD >../lying-verify.json || test $? = 1) &&
+	(cd lying && git box verify --self-check --json HEAD >../lying-verify.json || test $? = 1) &&
 	test_cmp lying-verify.json $bag/box/verify.json &&
 	old=$(git -C lying cat-file blob $(cat lying-old-blob) | sha256sum | cut -d" " -f1) &&
 	new=$(sha256sum <$bag/data/input/data.csv | cut -d" " -f1) &&

@@ -99,10 +99,13 @@ test_expect_success ZSTD 'a .tar.zst bundle verifies the same' '
 	test_cmp out outzst
 '
 
-test_expect_success 'without roots, the bundle vouched for itself: warnings, exit 0' '
-	git box verify good.tar >out &&
-	grep "^warn trust: .*the repository vouched for itself" out &&
-	grep "^verified: " out
+test_expect_success 'a self-check of a bundle takes the roots it names itself, and says so' '
+	git box verify --self-check good.tar >out &&
+	grep "^ok   trust: .*: self-check: the signers of the box.s own policy at init ($ALICE)" out &&
+	grep "^ok   trust: .*: self-check: the TSA trust anchors of the box.s own policy" out &&
+	grep "^ok   data: " out &&
+	grep "^consistent (self-check): box [0-9a-f]* (study), COMPLETED at $(cut -c1-12 commit): .* 0 failed" out &&
+	! grep "^verified" out
 '
 
 test_expect_success '--json gives the report of a clone, with the bundle.s checks' '
@@ -329,11 +332,11 @@ test_expect_success 'a tar that is not a bag, and a file that is not a tar, exit
 
 test_expect_success 'a bundle that is a symbolic link, a folder or missing exits 2' '
 	ln -s good.tar link.tar &&
-	test_expect_code 2 git box verify link.tar >out 2>err &&
+	test_expect_code 2 git box verify --keyring alice.asc link.tar >out 2>err &&
 	grep "^error: cannot open the bundle .link.tar.: it is a symbolic link" err &&
-	test_expect_code 2 git box verify --bundle box >out 2>err &&
+	test_expect_code 2 git box verify --keyring alice.asc --bundle box >out 2>err &&
 	grep "^error: the bundle .box. is not a regular file" err &&
-	test_expect_code 2 git box verify missing.tar >out 2>err &&
+	test_expect_code 2 git box verify --keyring alice.asc missing.tar >out 2>err &&
 	grep "^error: cannot open the bundle .missing.tar.: No such file or directory" err
 '
 
@@ -364,7 +367,7 @@ test_expect_success 'a file named like a revision is ambiguous (exit 2) until ./
 test_expect_success '--bundle without a file, and a bad --expect-seal, exit 2' '
 	test_expect_code 2 git box verify --bundle 2>err &&
 	grep "needs the bundle" err &&
-	test_expect_code 2 git box verify --expect-seal xyz good.tar 2>err &&
+	test_expect_code 2 git box verify --keyring alice.asc --expect-seal xyz good.tar 2>err &&
 	grep "^error: --expect-seal .xyz. is not a SHA-256" err
 '
 
@@ -399,7 +402,7 @@ test_expect_success 'no temporary file or folder is left behind' '
 	mkdir tmp &&
 	TMPDIR=$PWD/tmp git box verify --keyring alice.asc --tsa-ca "$TSA_FIXTURES/ca.pem" good.tar >/dev/null &&
 	TMPDIR=$PWD/tmp test_expect_code 1 git box verify --keyring alice.asc payload.tar >/dev/null &&
-	TMPDIR=$PWD/tmp test_expect_code 1 git box verify thin.tar >/dev/null &&
+	TMPDIR=$PWD/tmp test_expect_code 1 git box verify --keyring alice.asc thin.tar >/dev/null &&
 	ls -A tmp >left &&
 	test_must_be_empty left
 '
@@ -426,7 +429,7 @@ test_expect_success 'a SIGTERM while the history is imported: the temporary file
 	chmod +x sigbin/git &&
 	(
 		PATH=$PWD/sigbin:$PATH && TMPDIR=$PWD/tmp2 && export PATH TMPDIR &&
-		test_expect_code 143 git-box verify good.tar >out 2>err
+		test_expect_code 143 git-box verify --keyring alice.asc good.tar >out 2>err
 	) &&
 	ls -A tmp2 >left &&
 	test_must_be_empty left

@@ -1,6 +1,9 @@
 #!/bin/sh
 # An auditor's CI job: clone a box, fetch its evidence, and verify it
 # against trust roots the auditor keeps, never the repository's own.
+# The roots are the floor (git-box-verify(1)): a sealed box must carry a
+# good signature by one of BOX_SIGNERS and, given BOX_TSA_CA, a valid
+# timestamp, whatever its own policy asks.
 #
 #   verify-box.sh <url> [<rev>]
 #
@@ -8,14 +11,22 @@
 #   BOX_SIGNERS      the full fingerprints to trust, separated by spaces
 #   BOX_KEYRING      the signers' public keys (armored or binary); default
 #                    signers.asc next to this script's caller
-#   BOX_TSA_CA       the TSA trust anchors (PEM); when unset the box must
-#                    not need a timestamp, or verify will fail
+#   BOX_TSA_CA       the TSA trust anchors (PEM); then the seal must be
+#                    timestamped. When unset, the timestamps the box's
+#                    policy wants are checked against the box's own
+#                    anchors, and the report warns that it vouched for
+#                    itself
+#   BOX_ALLOW_UNSIGNED=1   accept a seal with no signature by BOX_SIGNERS
+#                    when its policy signs nothing (a warning in the report)
+#   BOX_ALLOW_UNSTAMPED=1  accept a seal with no timestamp when its policy
+#                    wants none (a warning in the report)
 #   BOX_EXPECT_SEAL  the SHA-256 of the seal's payload, as handed over
 #   BOX_REPORT       where to write the JSON report (default verify.json)
 #   BOX_WORKDIR      where to clone (default: a new temporary folder)
 #
 # Exit: 0 verified, 1 verification failed, 2 could not run; the report is
-# written in every case where verify ran.
+# written in every case where verify ran. "verified" is said only when
+# verify exited 0 and its report's verdict is "verified".
 set -eu
 
 if test $# -lt 1 || test $# -gt 2 || test "$1" = -h; then
@@ -57,11 +68,17 @@ for fpr in $BOX_SIGNERS; do
 	set -- "$@" --trust-signer "$fpr"
 done
 test -z "$tsa_ca" || set -- "$@" --tsa-ca "$tsa_ca"
+test "${BOX_ALLOW_UNSIGNED:-}" != 1 || set -- "$@" --allow-unsigned
+test "${BOX_ALLOW_UNSTAMPED:-}" != 1 || set -- "$@" --allow-unstamped
 test -z "${BOX_EXPECT_SEAL:-}" || set -- "$@" --expect-seal "$BOX_EXPECT_SEAL"
 test -z "$rev" || set -- "$@" "$rev"
 
 status=0
 git -C "$work/box.git" box verify "$@" >"$report" || status=$?
+if test $status = 0 && ! grep -q '^  "verdict": "verified",\{0,1\}$' "$report"; then
+	echo >&2 "error: verify exited 0, but its report does not say verified (report in $report)"
+	exit 1
+fi
 case $status in
 0) echo "verified: $shown (report in $report)" ;;
 1) echo >&2 "FAILED: $shown does not verify (report in $report)" ;;
