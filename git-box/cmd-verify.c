@@ -18,9 +18,9 @@
 
 static const char *const synopsis[] = {
 	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
-	"[--tsa-ca <file>] [--expect-seal <sha256>] [<rev>]",
+	"[--tsa-ca <file>] [--expect-seal <sha256>] [--expect-box <id>] [<rev>]",
 	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
-	"[--tsa-ca <file>] [--expect-seal <sha256>] [--bundle] <bundle.tar>",
+	"[--tsa-ca <file>] [--expect-seal <sha256>] [--expect-box <id>] [--bundle] <bundle.tar>",
 	NULL,
 };
 
@@ -96,6 +96,46 @@ static int is_bundle(int *out, const char *arg, int forced)
 	return 0;
 }
 
+/*
+ * box.verify.expectBox from the auditor's configuration: for a clone,
+ * its own config (yours: git never copies a config from a remote) and
+ * the global and system ones; for a bundle, which has none, the global
+ * and system ones only. 1 and *out (to free), 0 when it is not set.
+ */
+static int config_expect_box(char **out, git_repository *repo)
+{
+	git_config *cfg = NULL, *snapshot = NULL;
+	git_buf value = GIT_BUF_INIT;
+	git_oid id;
+	int err, ret = -1;
+
+	*out = NULL;
+	if ((repo ? git_repository_config_snapshot(&snapshot, repo)
+	     : git_config_open_default(&cfg) < 0 ? -1 : git_config_snapshot(&snapshot, cfg)) < 0) {
+		box_error_from_git("cannot read the git configuration");
+		goto out;
+	}
+	err = git_config_get_string_buf(&value, snapshot, "box.verify.expectBox");
+	if (err == GIT_ENOTFOUND) {
+		git_error_clear();
+		ret = 0;
+	} else if (err < 0) {
+		box_error_from_git("cannot read box.verify.expectBox");
+	} else if (strlen(value.ptr) != GIT_OID_HEXSZ || git_oid_fromstr(&id, value.ptr) < 0) {
+		git_error_clear();
+		box_error_set("box.verify.expectBox '%s' is not a box id (the 40 hex digits of its "
+			      "init commit)", value.ptr);
+	} else {
+		*out = xstrdup(value.ptr);
+		ret = 1;
+	}
+out:
+	git_buf_dispose(&value);
+	git_config_free(snapshot);
+	git_config_free(cfg);
+	return ret;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -105,6 +145,7 @@ int cmd_verify(int argc, char **argv)
 		{ "keyring", required_argument, NULL, 'k' },
 		{ "tsa-ca", required_argument, NULL, 'c' },
 		{ "expect-seal", required_argument, NULL, 'e' },
+		{ "expect-box", required_argument, NULL, 'x' },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -115,6 +156,7 @@ int cmd_verify(int argc, char **argv)
 	const char *rev = NULL, *env;
 	struct bundle_options bo = BUNDLE_OPTIONS_INIT;
 	struct held_signals held;
+	char *configured_box = NULL;
 	int c, json = 0, quiet = 0, forced = 0, bundle = 0, failed, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "hq", options, &usage, &ret)) != -1) {
@@ -127,6 +169,7 @@ int cmd_verify(int argc, char **argv)
 		case 'k': o.keyring = optarg; break;
 		case 'c': o.tsa_ca = optarg; break;
 		case 'e': o.expect_seal = optarg; break;
+		case 'x': o.expect_box = optarg; break;
 		case 'b': forced = 1; break;
 		}
 	}
@@ -146,6 +189,12 @@ int cmd_verify(int argc, char **argv)
 	o.rev_given = rev != NULL;
 
 	if (bundle) {
+		if (!o.expect_box && config_expect_box(&configured_box, NULL) < 0) {
+			error_last(NULL);
+			goto out;
+		}
+		if (configured_box)
+			o.expect_box = configured_box;
 		if (bundle_verify(&r, rev, &o, &bo) < 0) {
 			error_last(NULL);
 			if (r.hint)
@@ -161,10 +210,13 @@ int cmd_verify(int argc, char **argv)
 		hint("unset it and run verify again");
 		goto out;
 	}
-	if (repo_open_from_env(&repo) < 0) {
+	if (repo_open_from_env(&repo) < 0 ||
+	    (!o.expect_box && config_expect_box(&configured_box, repo) < 0)) {
 		error_last(NULL);
 		goto out;
 	}
+	if (configured_box)
+		o.expect_box = configured_box;
 	/* Verify keeps a private GnuPG home meanwhile: a signal waits for it to go. */
 	signals_hold(&held);
 	failed = verify_repository(&r, repo, rev, &o) < 0;
@@ -195,6 +247,7 @@ report:
 out:
 	verify_report_release(&r);
 	verify_options_release(&o);
+	free(configured_box);
 	git_repository_free(repo);
 	return ret;
 }

@@ -34,6 +34,7 @@ struct verify_options {
 	const char *keyring;           /* a file of OpenPGP public keys (--keyring) */
 	const char *tsa_ca;            /* a PEM file of TSA trust anchors (--tsa-ca) */
 	const char *expect_seal;       /* the seal payload's SHA-256, hex (--expect-seal) */
+	const char *expect_box;        /* the box id, the init commit's full hex id (--expect-box) */
 	int rev_given;                 /* `rev` was named by the auditor (not the box branch) */
 	/*
 	 * Blobs already read and hashed by this very process, or NULL (see
@@ -42,7 +43,7 @@ struct verify_options {
 	const struct hash_known *known;
 };
 
-#define VERIFY_OPTIONS_INIT { STRLIST_INIT, NULL, NULL, NULL, 0, NULL }
+#define VERIFY_OPTIONS_INIT { STRLIST_INIT, NULL, NULL, NULL, NULL, 0, NULL }
 
 /*
  * verify_options.known: the size and SHA-256 of blobs that the calling
