@@ -182,7 +182,8 @@ int cmd_log(int argc, char **argv)
 				printf("\n");
 			print_event(&ev.items[i], &views[i], &box.policy);
 		}
-		printf("\nstate: %s; %zu event%s; chain %s\n", box_state_name(state), ev.nr,
+		printf("\nbox: %s\n", git_oid_tostr_s(&box.id));
+		printf("state: %s; %zu event%s; chain %s\n", box_state_name(state), ev.nr,
 		       ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
 	}
 	if (finish_stdout())
