@@ -982,7 +982,7 @@ static int stamp_anchors(struct tsa_anchors **out, struct guard *g, const struct
 	}
 	if (t->der_len > LONG_MAX || !(resp = d2i_TS_RESP(NULL, &p, (long)t->der_len)) ||
 	    !(token = TS_RESP_get_token(resp)) || !PKCS7_type_is_signed(token) ||
-	    !token->d.sign->cert || !(mem = BIO_new(BIO_s_mem()))) {
+	    !token->d.sign || !token->d.sign->cert || !(mem = BIO_new(BIO_s_mem()))) {
 		box_error_set("its response holds no signed token with its certificates");
 		goto out;
 	}
