@@ -791,6 +791,10 @@ int cmd_init(int argc, char **argv)
 		goto out;
 	}
 	t.repo = NULL;
+	if (box_record_id(box.repo, &box.id) < 0) {
+		warning("%s", box_error_last());
+		hint("run 'git box install' to record it");
+	}
 	{
 		size_t tightened;
 

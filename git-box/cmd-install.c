@@ -36,7 +36,9 @@ int cmd_install(int argc, char **argv)
 	struct install_report report = INSTALL_REPORT_INIT;
 	struct strlist conflicts = STRLIST_INIT;
 	size_t tightened = 0;
-	int c, json = 0, ret = BOX_ERROR;
+	git_oid recorded;
+	char id[GIT_OID_HEXSZ + 1];
+	int c, json = 0, has_id, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1) {
 		if (c == PARSE_OPTIONS_EXIT)
@@ -49,6 +51,19 @@ int cmd_install(int argc, char **argv)
 
 	if (open_box(&box, "'git box install' sets up a clone of a box; 'git box init' makes one") != BOX_OK) {
 		ret = BOX_ERROR;
+		goto out;
+	}
+	git_oid_tostr(id, sizeof(id), &box.id);
+	if ((has_id = box_recorded_id(&recorded, box.repo)) < 0) {
+		error_last(NULL);
+		goto out;
+	}
+	if (has_id && !git_oid_equal(&recorded, &box.id)) {
+		error("this clone's box is %s (%s), but its branch '%s' now holds box %s",
+		      git_oid_tostr_s(&recorded), BOX_ID_CONFIG, box.policy.branch, id);
+		hint("the box branch was re-rooted or replaced; if the new box is the one to follow, "
+		     "run 'git config %s %s' and install again", BOX_ID_CONFIG, id);
+		ret = BOX_FAILED;
 		goto out;
 	}
 	if (box_install(box.repo, &report, &conflicts) < 0) {
@@ -64,9 +79,14 @@ int cmd_install(int argc, char **argv)
 		error_last("cannot protect the inputs");
 		goto out;
 	}
+	/* which box this clone is, so that status notices another one */
+	if (!has_id && box_record_id(box.repo, &box.id) < 0) {
+		error_last(NULL);
+		goto out;
+	}
 
 	if (json) {
-		json_t *o = json_pack("{s:o, s:o, s:I}",
+		json_t *o = json_pack("{s:s, s:o, s:o, s:I}", "box", id,
 				      "hooks_written", strlist_json(&report.hooks_written),
 				      "config_added", strlist_json(&report.config_added),
 				      "made_readonly", (json_int_t)tightened);
@@ -78,7 +98,9 @@ int cmd_install(int argc, char **argv)
 			printf("  hook    %s\n", report.hooks_written.items[i]);
 		for (size_t i = 0; i < report.config_added.nr; i++)
 			printf("  config  %s\n", report.config_added.items[i]);
-		if (!report.hooks_written.nr && !report.config_added.nr)
+		if (!has_id)
+			printf("  config  %s %s\n", BOX_ID_CONFIG, id);
+		if (!report.hooks_written.nr && !report.config_added.nr && has_id)
 			printf("  (everything was already in place)\n");
 		if (tightened)
 			printf("  made %zu input path%s read-only\n", tightened, tightened == 1 ? "" : "s");

@@ -197,7 +197,8 @@ int cmd_log(int argc, char **argv)
 		struct buf waiting = BUF_INIT;
 
 		seal_lack_describe(&waiting, &lack, NULL);
-		printf("\nstate: %s%s%s%s; %zu event%s; chain %s\n", box_state_name(state),
+		printf("\nbox: %s\n", git_oid_tostr_s(&box.id));
+		printf("state: %s%s%s%s; %zu event%s; chain %s\n", box_state_name(state),
 		       waiting.len ? " (waiting for " : "", waiting.len ? waiting.ptr : "",
 		       waiting.len ? ")" : "", ev.nr, ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
 		buf_release(&waiting);

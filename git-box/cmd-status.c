@@ -417,6 +417,72 @@ static const char *events_next_step(const struct event_status *s, const struct b
 	return next;
 }
 
+/* Which box this clone is: the id it recorded, and the fetched copies of its branch. */
+struct identity {
+	int recorded;                   /* box.id is set */
+	git_oid recorded_id;
+	struct strlist foreign_refs;    /* copies of the box branch that hold another box */
+	struct strlist foreign_ids;     /* ...and which one ("": none) */
+};
+
+#define IDENTITY_INIT { 0, { { 0 } }, STRLIST_INIT, STRLIST_INIT }
+
+static int load_identity(struct identity *idn, const struct box *b)
+{
+	if ((idn->recorded = box_recorded_id(&idn->recorded_id, b->repo)) < 0)
+		return -1;
+	return box_foreign_copies(&idn->foreign_refs, &idn->foreign_ids, b);
+}
+
+static int identity_changed(const struct identity *idn, const struct box *b)
+{
+	return (idn->recorded && !git_oid_equal(&idn->recorded_id, &b->id)) || idn->foreign_refs.nr;
+}
+
+static void report_identity(const struct identity *idn, const struct box *b, const char *id)
+{
+	char recorded[GIT_OID_HEXSZ + 1];
+
+	if (idn->recorded && !git_oid_equal(&idn->recorded_id, &b->id)) {
+		git_oid_tostr(recorded, sizeof(recorded), &idn->recorded_id);
+		error("this clone's box is %s (%s), but its branch '%s' now holds box %s", recorded,
+		      BOX_ID_CONFIG, b->policy.branch, id);
+		hint("the box branch was re-rooted or replaced: build nothing on it; "
+		     "'git box verify --expect-box %s' checks it against the box you had", recorded);
+		hint("if the new box is the one to follow, run 'git config %s %s'", BOX_ID_CONFIG, id);
+	}
+	for (size_t i = 0; i < idn->foreign_refs.nr; i++) {
+		if (*idn->foreign_ids.items[i])
+			error("'%s' holds box %s, not this box %s", idn->foreign_refs.items[i],
+			      idn->foreign_ids.items[i], id);
+		else
+			error("'%s' holds no box, not this box %s", idn->foreign_refs.items[i], id);
+	}
+	if (idn->foreign_refs.nr)
+		hint("that remote's box is not this box: merge or push nothing of it; "
+		     "'git box verify --expect-box %s' in a clone of it says what changed", id);
+}
+
+static json_t *identity_json(const struct identity *idn)
+{
+	char recorded[GIT_OID_HEXSZ + 1];
+	json_t *foreign = json_array();
+
+	for (size_t i = 0; i < idn->foreign_refs.nr; i++)
+		json_array_append_new(foreign, json_pack("{s:s, s:s?}", "ref", idn->foreign_refs.items[i],
+							 "box", *idn->foreign_ids.items[i]
+							 ? idn->foreign_ids.items[i] : NULL));
+	if (idn->recorded)
+		git_oid_tostr(recorded, sizeof(recorded), &idn->recorded_id);
+	return json_pack("{s:s?, s:o}", "recorded", idn->recorded ? recorded : NULL, "foreign", foreign);
+}
+
+static void identity_release(struct identity *idn)
+{
+	strlist_release(&idn->foreign_refs);
+	strlist_release(&idn->foreign_ids);
+}
+
 /*
  * The one next step status names, most urgent first: a clone that does
  * not enforce the box, inputs to put back, then what the events need.
@@ -449,6 +515,7 @@ int cmd_status(int argc, char **argv)
 	char *pending_step = NULL;
 	struct event_status es = EVENT_STATUS_INIT;
 	struct input_trouble trouble = INPUT_TROUBLE_INIT;
+	struct identity identity = IDENTITY_INIT;
 	enum box_state state;
 	char id[GIT_OID_HEXSZ + 1];
 	int c, json = 0, bare, ret = BOX_ERROR;
@@ -470,7 +537,7 @@ int cmd_status(int argc, char **argv)
 	if (box_state(&state, &box) < 0 || (!bare && box_install_state(box.repo, &inst) < 0) ||
 	    count_paths(&inputs, &box, &box.policy.inputs) < 0 ||
 	    count_paths(&outputs, &box, &box.policy.outputs) < 0 || load_event_status(&es, &box) < 0 ||
-	    tsa_pending(&pending, &pending_nr, &box) < 0 ||
+	    tsa_pending(&pending, &pending_nr, &box) < 0 || load_identity(&identity, &box) < 0 ||
 	    (!bare && (find_changed(&trouble, &box) < 0 ||
 		       box_walk_inputs(&box, check_mode, &trouble) < 0))) {
 		error_last(NULL);
@@ -493,6 +560,7 @@ int cmd_status(int argc, char **argv)
 				      "inputs", counts_json(inputs, box.policy.inputs.nr),
 				      "outputs", counts_json(outputs, box.policy.outputs.nr));
 		json_object_set_new(o, "waiting_for", seal_lack_json(&es.lack));
+		json_object_set_new(o, "identity", identity_json(&identity));
 		json_object_set_new(o, "timestamps_pending", pending_json(pending, pending_nr));
 		json_object_set_new(o, "events", event_status_json(&es, &box));
 		if (!bare) {
@@ -541,7 +609,13 @@ int cmd_status(int argc, char **argv)
 	}
 	if (finish_stdout())
 		ret = BOX_ERROR;
+	if (identity_changed(&identity, &box)) {
+		report_identity(&identity, &box, id);
+		if (ret == BOX_OK)
+			ret = BOX_FAILED;
+	}
 out:
+	identity_release(&identity);
 	free(pending_step);
 	tsa_events_free(pending, pending_nr);
 	event_status_release(&es);

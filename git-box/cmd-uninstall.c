@@ -23,7 +23,8 @@ int cmd_uninstall(int argc, char **argv)
 	};
 	struct install_report report = INSTALL_REPORT_INIT;
 	git_repository *repo = NULL;
-	int c, ret = BOX_ERROR;
+	git_oid id;
+	int c, had_id, forgot = 0, ret = BOX_ERROR;
 
 	while ((c = parse_options(argc, argv, "h", options, &usage, &ret)) != -1)
 		if (c == PARSE_OPTIONS_EXIT)
@@ -33,7 +34,9 @@ int cmd_uninstall(int argc, char **argv)
 
 	if (repo_open_from_env(&repo) < 0)
 		return error_last(NULL);
-	if (box_uninstall(repo, &report) < 0) {
+	had_id = box_recorded_id(&id, repo) > 0;
+	box_error_clear();
+	if (box_uninstall(repo, &report) < 0 || (forgot = box_forget_id(repo)) < 0) {
 		error_last(NULL);
 		goto out;
 	}
@@ -41,7 +44,10 @@ int cmd_uninstall(int argc, char **argv)
 		printf("removed hook    %s\n", report.hooks_removed.items[i]);
 	for (size_t i = 0; i < report.config_removed.nr; i++)
 		printf("removed config  %s\n", report.config_removed.items[i]);
-	if (!report.hooks_removed.nr && !report.config_removed.nr)
+	if (forgot)
+		printf("removed config  %s%s%s\n", BOX_ID_CONFIG, had_id ? " " : "",
+		       had_id ? git_oid_tostr_s(&id) : "");
+	if (!report.hooks_removed.nr && !report.config_removed.nr && !forgot)
 		printf("nothing of git box's was installed here\n");
 	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
 out:

@@ -18,11 +18,13 @@
 
 static const char *const synopsis[] = {
 	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
-	"[--tsa-ca <file>] [--allow-unsigned] [--allow-unstamped] [--expect-seal <sha256>] [<rev>]",
+	"[--tsa-ca <file>] [--allow-unsigned] [--allow-unstamped] [--expect-seal <sha256>] "
+	"[--expect-box <id>] [<rev>]",
 	"git box verify [--json] [--quiet] [--trust-signer <fpr>]... [--keyring <file>] "
 	"[--tsa-ca <file>] [--allow-unsigned] [--allow-unstamped] [--expect-seal <sha256>] "
-	"[--bundle] <bundle.tar>",
-	"git box verify --self-check [--json] [--quiet] [--expect-seal <sha256>] [<rev> | [--bundle] <bundle.tar>]",
+	"[--expect-box <id>] [--bundle] <bundle.tar>",
+	"git box verify --self-check [--json] [--quiet] [--expect-seal <sha256>] [--expect-box <id>] "
+	"[<rev> | [--bundle] <bundle.tar>]",
 	NULL,
 };
 
@@ -110,6 +112,7 @@ int cmd_verify(int argc, char **argv)
 		{ "self-check", no_argument, NULL, 'S' },
 		{ "allow-unsigned", no_argument, NULL, 'U' },
 		{ "allow-unstamped", no_argument, NULL, 'T' },
+		{ "expect-box", required_argument, NULL, 'x' },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -135,6 +138,7 @@ int cmd_verify(int argc, char **argv)
 		case 'S': o.self_check = 1; break;
 		case 'U': o.allow_unsigned = 1; break;
 		case 'T': o.allow_unstamped = 1; break;
+		case 'x': o.expect_box = optarg; break;
 		case 'b': forced = 1; break;
 		}
 	}
@@ -152,8 +156,8 @@ int cmd_verify(int argc, char **argv)
 	if (rev && is_bundle(&bundle, rev, forced) < 0)
 		goto out;
 	o.rev_given = rev != NULL;
-	/* The auditor's configuration fills the roots not given; a self-check takes none. */
-	if (!o.self_check && verify_options_from_config(&o) < 0) {
+	/* The auditor's configuration fills the roots and pins not given. */
+	if (verify_options_from_config(&o) < 0) {
 		error_last(NULL);
 		goto out;
 	}

@@ -196,34 +196,162 @@ static int find_box_branch(struct box *b, unsigned flags)
 	return found;
 }
 
-static int find_init_commit(struct box *b)
+int box_find_init(git_oid *out, git_repository *repo, const git_oid *tip)
 {
 	git_commit *commit = NULL, *parent = NULL;
 	int ret = -1;
 
-	if (git_commit_lookup(&commit, b->repo, &b->tip) < 0) {
-		box_error_from_git("cannot read the box branch");
+	if (git_commit_lookup(&commit, repo, tip) < 0) {
+		box_error_from_git("cannot read commit %.12s", git_oid_tostr_s(tip));
 		return -1;
 	}
-	for (;;) {
-		if (git_commit_parentcount(commit) == 0)
-			break;
+	while (git_commit_parentcount(commit)) {
 		if (git_commit_parent(&parent, commit, 0) < 0) {
 			box_error_from_git("cannot read the parent of %.12s",
 					   git_oid_tostr_s(git_commit_id(commit)));
 			goto out;
 		}
-		if (!repo_commit_has_path(b->repo, git_commit_id(parent), POLICY_PATH))
+		if (!repo_commit_has_path(repo, git_commit_id(parent), POLICY_PATH))
 			break;
 		git_commit_free(commit);
 		commit = parent;
 		parent = NULL;
 	}
-	git_oid_cpy(&b->id, git_commit_id(commit));
+	git_oid_cpy(out, git_commit_id(commit));
 	ret = 0;
 out:
 	git_commit_free(parent);
 	git_commit_free(commit);
+	return ret;
+}
+
+static int find_init_commit(struct box *b)
+{
+	return box_find_init(&b->id, b->repo, &b->tip);
+}
+
+int box_recorded_id(git_oid *out, git_repository *repo)
+{
+	git_config *cfg = NULL;
+	git_buf value = GIT_BUF_INIT;
+	int err, ret = -1;
+
+	if (git_repository_config_snapshot(&cfg, repo) < 0) {
+		box_error_from_git("cannot read the git configuration");
+		return -1;
+	}
+	err = git_config_get_string_buf(&value, cfg, BOX_ID_CONFIG);
+	if (err == GIT_ENOTFOUND) {
+		git_error_clear();
+		ret = 0;
+	} else if (err < 0) {
+		box_error_from_git("cannot read %s", BOX_ID_CONFIG);
+	} else if (strlen(value.ptr) != GIT_OID_HEXSZ || git_oid_fromstr(out, value.ptr) < 0) {
+		git_error_clear();
+		box_error_set("%s '%s' is not a box id (the 40 hex digits of its init commit)",
+			      BOX_ID_CONFIG, value.ptr);
+	} else {
+		ret = 1;
+	}
+	git_buf_dispose(&value);
+	git_config_free(cfg);
+	return ret;
+}
+
+int box_record_id(git_repository *repo, const git_oid *id)
+{
+	git_config *cfg = NULL, *local = NULL;
+	int ret = -1;
+
+	if (git_repository_config(&cfg, repo) < 0 ||
+	    git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0 ||
+	    git_config_set_string(local, BOX_ID_CONFIG, git_oid_tostr_s(id)) < 0) {
+		box_error_from_git("cannot record %s", BOX_ID_CONFIG);
+		goto out;
+	}
+	ret = 0;
+out:
+	git_config_free(local);
+	git_config_free(cfg);
+	return ret;
+}
+
+/* The box `tip` holds, into *out: 1, 0 when it holds none, -1 with box_error. */
+static int box_of(git_oid *out, git_repository *repo, const git_oid *tip)
+{
+	if (!repo_commit_has_path(repo, tip, POLICY_PATH))
+		return 0;
+	return box_find_init(out, repo, tip) < 0 ? -1 : 1;
+}
+
+int box_foreign_copies(struct strlist *refs, struct strlist *ids, const struct box *b)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	const char *branch = b->branch_ref + strlen("refs/heads/");
+	size_t blen = strlen(branch);
+	int err, ret = -1;
+
+	if (git_reference_iterator_glob_new(&it, b->repo, "refs/remotes/*") < 0) {
+		box_error_from_git("cannot list the remote-tracking branches");
+		return -1;
+	}
+	while (!(err = git_reference_next(&ref, it))) {
+		const char *name = git_reference_name(ref);
+		size_t len = strlen(name);
+		git_oid tip, id;
+		int has = 0;
+
+		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT && len > blen &&
+		    name[len - blen - 1] == '/' && !strcmp(name + len - blen, branch)) {
+			git_oid_cpy(&tip, git_reference_target(ref));
+			has = box_of(&id, b->repo, &tip);
+			if (!has && (git_oid_equal(&tip, &b->id) ||
+				     git_graph_descendant_of(b->repo, &b->id, &tip) == 1))
+				has = 2;   /* the history the box was made over */
+			git_error_clear();
+			if (!has || (has == 1 && !git_oid_equal(&id, &b->id))) {
+				strlist_add(refs, name);
+				strlist_add(ids, has ? git_oid_tostr_s(&id) : "");
+			}
+		}
+		git_reference_free(ref);
+		if (has < 0)
+			goto out;
+	}
+	if (err != GIT_ITEROVER) {
+		box_error_from_git("cannot list the remote-tracking branches");
+		goto out;
+	}
+	git_error_clear();
+	ret = 0;
+out:
+	git_reference_iterator_free(it);
+	return ret;
+}
+
+int box_forget_id(git_repository *repo)
+{
+	git_config *cfg = NULL, *local = NULL;
+	int err, ret = -1;
+
+	if (git_repository_config(&cfg, repo) < 0 ||
+	    git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0) {
+		box_error_from_git("cannot read the git configuration");
+		goto out;
+	}
+	err = git_config_delete_entry(local, BOX_ID_CONFIG);
+	if (err == GIT_ENOTFOUND) {
+		git_error_clear();
+		ret = 0;
+	} else if (err < 0) {
+		box_error_from_git("cannot remove %s", BOX_ID_CONFIG);
+	} else {
+		ret = 1;
+	}
+out:
+	git_config_free(local);
+	git_config_free(cfg);
 	return ret;
 }
 
@@ -283,6 +411,16 @@ int box_state_sealed(enum box_state s)
 char *commit_event(git_commit *commit)
 {
 	return commit_trailer(git_commit_message(commit), BOX_EVENT_TRAILER);
+}
+
+int box_event_trailer_valid(const char *value)
+{
+	static const char *const written[] = { "init", "import", "seal", NULL };
+
+	for (size_t i = 0; written[i]; i++)
+		if (!strcmp(value, written[i]))
+			return 1;
+	return 0;
 }
 
 static int is_freezing_event(const char *event)

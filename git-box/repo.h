@@ -8,8 +8,8 @@
 
 /*
  * Finding and reading a box. A box is a repository whose box branch
- * carries a committed .box/policy.yaml; its identity is the init commit,
- * the first commit of the branch's first-parent history to have one.
+ * carries a committed .box/policy.yaml; its identity is the init commit
+ * (box_find_init()).
  */
 
 /*
@@ -20,6 +20,9 @@
  * the commit-msg hook refuses it in messages people write.
  */
 #define BOX_EVENT_TRAILER "Box-Event"
+
+/* Is `value` a Box-Event trailer git box writes: "init", "import" or "seal"? */
+int box_event_trailer_valid(const char *value);
 
 /* Where manifests live: one note per event commit (gitbox-manifest(5)). */
 #define BOX_NOTES_REF "refs/notes/box"
@@ -66,6 +69,40 @@ int box_open(struct box *out, git_repository *repo, int *not_a_box);
 #define BOX_OPEN_POLICY_AT_INIT 1
 int box_open_flags(struct box *out, git_repository *repo, int *not_a_box, unsigned flags);
 void box_release(struct box *b);
+
+/*
+ * The box's identity, the one definition every reader uses (box_open(),
+ * the guards, verify, status): the init commit is where the policy
+ * begins on the first-parent line down from `tip`, the commit holding
+ * .box/policy.yaml whose first parent holds none, or which has no parent.
+ * It must say Box-Event: init, and no other commit of the box may say so
+ * or be a root (guard_check_identity()). A repository made a box keeps
+ * its older history below the init commit; no rule of the box covers it.
+ * Walks the whole first-parent line: for opening a box, not per commit.
+ */
+int box_find_init(git_oid *out, git_repository *repo, const git_oid *tip);
+
+/*
+ * The box id this clone recorded when git box init or git box install
+ * set it up (BOX_ID_CONFIG in the repository's own config, never
+ * committed): 1 and *out, 0 when none is recorded, -1 with box_error.
+ */
+#define BOX_ID_CONFIG "box.id"
+int box_recorded_id(git_oid *out, git_repository *repo);
+/* Record `id` as this clone's box id. */
+int box_record_id(git_repository *repo, const git_oid *id);
+/* Forget it (git box uninstall): 1 when one was recorded, 0 when none was, -1. */
+int box_forget_id(git_repository *repo);
+
+/*
+ * The copies of the box branch fetched from remotes
+ * (refs/remotes/<remote>/<branch>) that hold another box: each ref's
+ * name goes to `refs`, and the box it holds (its init commit, hex) to
+ * `ids`, or "" when it holds none. A copy still at the history the box
+ * was made over (an ancestor of the init commit) is this box, not pushed
+ * yet.
+ */
+int box_foreign_copies(struct strlist *refs, struct strlist *ids, const struct box *b);
 
 /* Read a blob at `path` in `commit`'s tree into `out`, refusing blobs over max bytes. */
 int repo_read_blob_at(struct buf *out, git_repository *repo, const git_oid *commit,

@@ -44,6 +44,8 @@ struct violations {
 #define RULE_BOX_BRANCH "box branch"
 #define RULE_NOTES "manifest notes"
 #define RULE_TAGS "timestamp tags"
+#define RULE_BOX_IDENTITY "box identity"
+#define RULE_FIRST_PARENT "first-parent history"
 
 /* RULE_READ_ONLY_POLICY for the policy's path, RULE_READ_ONLY_INPUT for any other. */
 const char *rules_protected_name(const char *path);

@@ -228,6 +228,9 @@ int verify_options_from_config(struct verify_options *o)
 		box_error_from_git("cannot read your git configuration");
 		return -1;
 	}
+	/* A self-check takes no roots; the pins it still honours. */
+	if (o->self_check)
+		goto pins;
 	if (!o->trust_signers.nr && !git_config_multivar_iterator_new(&it, cfg, CONFIG_SIGNERS, NULL)) {
 		while (!(err = git_config_next(&entry, it)))
 			strlist_add(&o->trust_signers, entry->value);
@@ -240,8 +243,9 @@ int verify_options_from_config(struct verify_options *o)
 		o->keyring_from = CONFIG_KEYRING;
 	if (!o->tsa_ca && (o->tsa_ca = config_value(o, cfg, CONFIG_TSA_CA, 1)))
 		o->tsa_ca_from = CONFIG_TSA_CA;
-	if (!o->expect_box)
-		o->expect_box = config_value(o, cfg, CONFIG_EXPECT_BOX, 0);
+pins:
+	if (!o->expect_box && (o->expect_box = config_value(o, cfg, CONFIG_EXPECT_BOX, 0)))
+		o->expect_box_from = CONFIG_EXPECT_BOX;
 	git_config_free(cfg);
 	return 0;
 }
@@ -680,6 +684,79 @@ static void check_chain(struct verifier *v)
 	strlist_release(&problems);
 }
 
+/*
+ * The box is the one its id names: its init commit is the one root and
+ * the one init of every commit the history verified holds, second
+ * parents included (a merge must not bring another box in), every
+ * manifest names it, and it is the box the auditor expects.
+ */
+static int check_identity(struct verifier *v, const git_oid *expected)
+{
+	struct guard g;
+	struct violations found = VIOLATIONS_INIT;
+	git_revwalk *walk = NULL;
+	git_commit *c = NULL;
+	git_oid id;
+	size_t judged = 1, foreign = 0;
+	const char *pin = v->o->expect_box_from ? v->o->expect_box_from : "--expect-box";
+	int err, ret = -1;
+
+	guard_init(&g, v->repo, &v->policy, NULL, 0);
+	guard_set_box(&g, &v->box.id);
+	if (git_commit_lookup(&c, v->repo, &v->box.id) < 0 || git_revwalk_new(&walk, v->repo) < 0 ||
+	    git_revwalk_push(walk, &v->tip) < 0 || git_revwalk_hide(walk, &v->box.id) < 0) {
+		box_error_from_git("cannot walk the history of %.12s", git_oid_tostr_s(&v->tip));
+		goto out;
+	}
+	if (guard_check_identity(&found, &g, c, NULL) < 0)
+		goto out;
+	while (!(err = git_revwalk_next(&id, walk))) {
+		git_commit_free(c);
+		c = NULL;
+		if (git_commit_lookup(&c, v->repo, &id) < 0) {
+			box_error_from_git("cannot read commit %.12s", git_oid_tostr_s(&id));
+			goto out;
+		}
+		if (guard_check_identity(&found, &g, c, NULL) < 0)
+			goto out;
+		judged++;
+	}
+	if (err != GIT_ITEROVER) {
+		box_error_from_git("cannot walk the history of %.12s", git_oid_tostr_s(&v->tip));
+		goto out;
+	}
+	git_error_clear();
+	for (size_t i = 0; i < found.nr; i++)
+		add(v->r, VERIFY_FAIL, "identity", NULL, &found.items[i].commit, NULL, "%s",
+		    found.items[i].detail);
+	for (size_t i = 0; i < v->ev.nr; i++)
+		if (!v->ev.items[i].invalid && !git_oid_equal(&v->ev.items[i].manifest.box, &v->box.id))
+			foreign++;
+	if (foreign)
+		add(v->r, VERIFY_FAIL, "identity", NULL, NULL, NULL,
+		    "%zu manifest%s on the history name%s another box (see chain)", foreign,
+		    foreign == 1 ? "" : "s", foreign == 1 ? "s" : "");
+	if (expected && !git_oid_equal(expected, &v->box.id))
+		add(v->r, VERIFY_FAIL, "identity", NULL, NULL, NULL,
+		    "the box is %s, not the %s expected (%s)", v->r->box,
+		    git_oid_tostr_s(expected), pin);
+	else if (expected)
+		add(v->r, VERIFY_OK, "identity", NULL, NULL, NULL,
+		    "the box is the one expected (%s)", pin);
+	if (!found.nr && !foreign)
+		add(v->r, VERIFY_OK, "identity", NULL, NULL, NULL,
+		    "box %s: its init commit is the one root and the one init of the %zu commit%s "
+		    "verified, and every manifest names it%s", v->r->box, judged,
+		    judged == 1 ? "" : "s", expected ? "" : "; pin it with --expect-box");
+	ret = 0;
+out:
+	git_commit_free(c);
+	git_revwalk_free(walk);
+	violations_release(&found);
+	guard_release(&g);
+	return ret;
+}
+
 /* The event on history position `pos`, or NULL: events are in history order. */
 static const struct box_event *event_at(const struct verifier *v, size_t *next, size_t pos)
 {
@@ -707,6 +784,7 @@ static int check_history(struct verifier *v)
 	int ret = -1;
 
 	guard_init(&g, v->repo, &v->policy, NULL, 0);
+	guard_set_box(&g, &v->box.id);
 	for (size_t i = 0; i < v->ev.history_nr; i++) {
 		const git_oid *id = &v->ev.history[i];
 		const struct box_event *e = event_at(v, &next, i);
@@ -718,24 +796,10 @@ static int check_history(struct verifier *v)
 			goto out;
 		}
 		trailer = commit_event(c);
-		if (trailer && !manifest_event_valid(trailer)) {
-			add(v->r, VERIFY_FAIL, "lifecycle", NULL, id, NULL,
-			    "the commit's %s trailer '%s' is not an event", BOX_EVENT_TRAILER, trailer);
-			lifecycle++;
-		} else if (trailer && !e) {
+		if (trailer && box_event_trailer_valid(trailer) && !e) {
 			add(v->r, VERIFY_FAIL, "lifecycle", trailer, id, NULL,
 			    "the commit says it is the box's %s, but %s has no manifest on it",
 			    trailer, BOX_NOTES_REF);
-			lifecycle++;
-		}
-		if (trailer && !strcmp(trailer, "init") && i) {
-			add(v->r, VERIFY_FAIL, "lifecycle", trailer, id, NULL,
-			    "a second init inside the box's history");
-			lifecycle++;
-		}
-		if (trailer && !strcmp(trailer, "import") && v->started) {
-			add(v->r, VERIFY_FAIL, "lifecycle", trailer, id, NULL,
-			    "an import after the work started: inputs are frozen once the box is IN_PROGRESS");
 			lifecycle++;
 		}
 		if (i && (!trailer || (strcmp(trailer, "import") && strcmp(trailer, "init"))))
@@ -758,6 +822,13 @@ static int check_history(struct verifier *v)
 		const struct violation *x = &found.items[i];
 		int protect = is_rule_of_protection(x->rule);
 
+		if (!strcmp(x->rule, RULE_BOX_IDENTITY))
+			continue;   /* check_identity() judges every commit, not only these */
+		if (!strcmp(x->rule, RULE_EVENT_TRAILER)) {
+			add(v->r, VERIFY_FAIL, "lifecycle", NULL, &x->commit, x->path, "%s", x->detail);
+			lifecycle++;
+			continue;
+		}
 		add(v->r, protect ? VERIFY_FAIL : VERIFY_WARN, protect ? "frozen" : "rules", NULL,
 		    &x->commit, x->path, "%s: %s%s", x->rule, x->detail,
 		    protect ? " after the inputs were frozen" : "");
@@ -768,8 +839,8 @@ static int check_history(struct verifier *v)
 	}
 	if (!lifecycle)
 		add(v->r, VERIFY_OK, "lifecycle", NULL, NULL, NULL,
-		    "init, then %s, in order; every commit that claims an event has its manifest",
-		    v->started ? "imports, then the work" : "imports only");
+		    "init, then %s, in order; every commit that claims an event is that event "
+		    "and has its manifest", v->started ? "imports, then the work" : "imports only");
 	if (!frozen)
 		add(v->r, VERIFY_OK, "frozen", NULL, &v->ev.history[freeze], NULL,
 		    "no commit after the freeze changes an input or the policy (%zu commit%s judged)",
@@ -1371,6 +1442,7 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 	struct verify_report stamps = VERIFY_REPORT_INIT;
 	const struct box_event *last;
 	struct buf pol = BUF_INIT;
+	git_oid expected_box;
 	int not_a_box, stamped, ret = -1;
 
 	memset(&v, 0, sizeof(v));
@@ -1387,6 +1459,13 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 		if (sha256_from_hex(digest, o->expect_seal) < 0)
 			return could_not_run(out, NULL, "--expect-seal '%s' is not a SHA-256 "
 					     "(64 lower-case hex digits)", o->expect_seal);
+	}
+	if (o->expect_box && (strlen(o->expect_box) != GIT_OID_HEXSZ ||
+			      git_oid_fromstr(&expected_box, o->expect_box) < 0)) {
+		git_error_clear();
+		return could_not_run(out, "give the box id in full, as 'git box status' shows it",
+				     "%s '%s' is not a box id (the 40 hex digits of its init commit)",
+				     o->expect_box_from ? o->expect_box_from : "--expect-box", o->expect_box);
 	}
 	if (check_repository(&v) < 0)
 		goto out;
@@ -1437,7 +1516,7 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 	last = box_events_last(&v.ev);
 	v.sealed = last && !last->invalid && !strcmp(last->manifest.event, "seal");
 	check_chain(&v);
-	if (check_history(&v) < 0)
+	if (check_identity(&v, o->expect_box ? &expected_box : NULL) < 0 || check_history(&v) < 0)
 		goto out;
 	/*
 	 * The timestamps are checked before the signatures, whose keys are

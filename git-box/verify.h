@@ -41,12 +41,12 @@ struct verify_options {
 	const char *keyring;           /* a file of OpenPGP public keys (--keyring) */
 	const char *tsa_ca;            /* a PEM file of TSA trust anchors (--tsa-ca) */
 	const char *expect_seal;       /* the seal payload's SHA-256, hex (--expect-seal) */
-	const char *expect_box;        /* the box id, hex (--expect-box, box.verify.expectBox) */
+	const char *expect_box;        /* the box id, the init commit's full hex id (--expect-box) */
 	int self_check;                /* the box against its own roots only; the verdict says so */
 	int allow_unsigned;            /* given signers, accept a seal with no signature by them */
 	int allow_unstamped;           /* given TSA anchors, accept a seal with no timestamp */
 	/* Where each root came from, for the report: an option or a configuration key. */
-	const char *signers_from, *keyring_from, *tsa_ca_from;
+	const char *signers_from, *keyring_from, *tsa_ca_from, *expect_box_from;
 	struct strlist held;           /* the configured values the fields above point into */
 	int rev_given;                 /* `rev` was named by the auditor (not the box branch) */
 	/*

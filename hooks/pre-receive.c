@@ -74,6 +74,7 @@ int hook_pre_receive(int argc, char **argv)
 	}
 	if (!box_open(&box, repo, &not_a_box)) {
 		guard_init(&g, box.repo, &box.policy, &box.tip, 1);
+		guard_set_box(&g, &box.id);
 		has_freeze = !box_freeze_commit(&freeze, &box);
 	} else if (not_a_box) {
 		found = pushed_policy(&pushed, box.repo, updates, nr);
@@ -91,6 +92,9 @@ int hook_pre_receive(int argc, char **argv)
 		goto out;
 	}
 
+	/* the box a first push makes is the one its box branch holds */
+	for (size_t i = 0; i < nr; i++)
+		guard_pending(&g, updates[i].ref, git_oid_is_zero(&updates[i].new) ? NULL : &updates[i].new);
 	for (size_t i = 0; i < nr; i++) {
 		const git_oid *old = git_oid_is_zero(&updates[i].old) ? NULL : &updates[i].old;
 		const git_oid *new = git_oid_is_zero(&updates[i].new) ? NULL : &updates[i].new;

@@ -54,6 +54,9 @@ int hook_reference_transaction(int argc, char **argv)
 		goto out;
 	}
 	guard_init(&g, box.repo, &box.policy, &box.tip, 0);
+	guard_set_box(&g, &box.id);
+	for (size_t i = 0; i < nr; i++)
+		guard_pending(&g, updates[i].ref, git_oid_is_zero(&updates[i].new) ? NULL : &updates[i].new);
 	for (size_t i = 0; i < nr; i++) {
 		git_oid old;
 		int has_old = guard_ref_value(&old, box.repo, updates[i].ref);

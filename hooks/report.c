@@ -116,7 +116,18 @@ void hooks_report(const struct violations *v, enum hooks_context ctx, const git_
 	if (broke(v, "require_trailers"))
 		hint("end the message with a paragraph of trailers, such as 'Ticket: ABC-123'");
 	if (broke(v, RULE_EVENT_TRAILER))
-		hint("only git box writes 'Box-Event:' trailers; remove it from the message");
+		hint(ctx == HOOKS_COMMIT ? "only git box writes 'Box-Event:' trailers; remove it from the message"
+		     : "a 'Box-Event:' trailer is a claim: only the event as git box makes it may "
+		       "carry one; rewrite the commit without it");
+	if (broke(v, RULE_BOX_IDENTITY))
+		hint("a box has one root and one init, its init commit; history that starts "
+		     "elsewhere, or another box, cannot enter it");
+	if (broke(v, RULE_FIRST_PARENT))
+		hint(ctx == HOOKS_PUSH
+		     ? "the box branch grows by first parents only: fetch, put your work on top "
+		       "of it ('git pull --rebase', or a merge made on the box branch), and push again"
+		     : "the box branch grows by first parents only: a commit that was pushed or "
+		       "carries an event stays on it; make a new commit ('git revert') instead");
 	if (broke(v, RULE_SEALED))
 		hint("a sealed box is finished; do further work on another branch or in a new box");
 	if (broke(v, RULE_FROZEN_HISTORY))
@@ -128,7 +139,8 @@ void hooks_report(const struct violations *v, enum hooks_context ctx, const git_
 		hint("manifests in refs/notes/box are only ever added to; 'git box sign' "
 		     "appends a signature");
 	if (broke(v, RULE_TAGS))
-		hint("timestamp tags are never moved or deleted");
+		hint("timestamp tags are never moved or deleted, and only 'git box timestamp' makes "
+		     "them, over an event's manifest: push or fetch them with refs/notes/box");
 	if (ctx == HOOKS_COMMIT)
 		hint("nothing was committed");
 	else if (ctx == HOOKS_REF_UPDATE)

@@ -50,8 +50,8 @@ test_expect_success 'install again changes nothing and says so' '
 '
 
 test_expect_success 'the fetch refspec brings refs/notes/box and box tags from the remote' '
-	git -C box tag -a -m t box/test-1 HEAD &&
-	git -C clone fetch -q &&
+	git -C box -c core.hooksPath=/dev/null tag -a -m t box/test-1 HEAD &&
+	git -C clone -c core.hooksPath=/dev/null fetch -q &&
 	git -C clone notes --ref=box show HEAD >note &&
 	git -C box notes --ref=box show HEAD >expect &&
 	grep "\"event\": \"init\"" expect &&

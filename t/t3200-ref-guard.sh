@@ -188,7 +188,7 @@ test_expect_success 'setup: a timestamp tag on the init commit, whose note init 
 		init=$(git rev-list --max-parents=0 HEAD) &&
 		git notes --ref=box show $init >../init-note &&
 		grep "\"event\": \"init\"" ../init-note &&
-		git tag -a -m "timestamp" box/init-1 $init &&
+		box_nohooks tag -a -m "timestamp" box/init-1 $init &&
 		git tag v1 HEAD
 	)
 '

@@ -116,7 +116,7 @@ test_expect_success 'a tag that is not a timestamp tag does not count as a times
 		cd every &&
 		box_commit "more" more.R &&
 		box_event_note HEAD checkpoint &&
-		git tag -a -m "just a tag" box/checkpoint-2 HEAD &&
+		box_nohooks tag -a -m "just a tag" box/checkpoint-2 HEAD &&
 		git box status >../out
 	) &&
 	grep "^timestamp pending: checkpoint on $(git -C every rev-parse --short=12 HEAD);" out

@@ -7,6 +7,7 @@ whose hooks are bypassed: the pre-receive hook is the last layer, and
 judges every ref a push updates. A refused push changes no ref.'
 
 . ./lib-box.sh
+. "$BOX_TEST_DIR/lib-tsa.sh"
 
 SETUP="$BOX_SOURCE_DIR/contrib/server/setup-box-server.sh"
 SSN=123-45-6789
@@ -41,6 +42,7 @@ server_refs () {
 }
 
 test_expect_success 'setup: a box with rules, a note and a timestamp tag' '
+	tsa_start tsa &&
 	box_sample_data src &&
 	cat >policy.yaml <<-\EOF &&
 	version: 1
@@ -63,7 +65,8 @@ test_expect_success 'setup: a box with rules, a note and a timestamp tag' '
 		git commit -q -m "Start" -m "Ticket: T-0" &&
 		init=$(git rev-list --max-parents=0 HEAD) &&
 		git notes --ref=box show $init >/dev/null &&
-		git tag -a -m timestamp box/init-1 $init
+		git box timestamp $init --tsa "$(cat ../tsa.url)" --tsa-ca "$TSA_FIXTURES/ca.pem" >/dev/null &&
+		git rev-parse --verify -q refs/tags/box/init-1
 	)
 '
 
@@ -234,13 +237,17 @@ test_expect_success 'moving a box tag is refused' '
 	grep "remote: error: timestamp tags: .refs/tags/box/init-1. would move" err
 '
 
-test_expect_success 'a forced push that rewrites work after the freeze is accepted' '
+test_expect_success 'a forced push that rewrites work already pushed is refused' '
+	server_refs >before &&
 	(
 		cd box &&
 		git -c core.hooksPath=/dev/null commit -q --amend -m "Plot, amended" -m "Ticket: T-2" &&
-		push -q server +main
+		test_expect_code 1 push server +main 2>../err &&
+		git -c core.hooksPath=/dev/null reset -q --hard server/main
 	) &&
-	test "$(git -C server.git rev-parse main)" = "$(git -C box rev-parse main)"
+	server_refs >after &&
+	test_cmp before after &&
+	grep "remote: error: first-parent history: .refs/heads/main. would move from [0-9a-f]* to [0-9a-f]*, which does not have it on its first-parent line" err
 '
 
 test_expect_success 'a forced push that drops the commit that froze the inputs is refused' '
@@ -252,7 +259,8 @@ test_expect_success 'a forced push that drops the commit that froze the inputs i
 	) &&
 	server_refs >after &&
 	test_cmp before after &&
-	grep "remote: error: frozen history: .refs/heads/main. would no longer hold commit" err
+	grep "remote: error: first-parent history: .refs/heads/main. would move from" err &&
+	grep "remote: error: box identity: commit [0-9a-f]* is a root commit, but the box has one root" err
 '
 
 test_expect_success 'a seal is accepted, and nothing after it' '
