@@ -19,6 +19,7 @@
 #include "child.h"
 #include "environment.h"
 #include "events.h"
+#include "http.h"
 #include "import.h"
 #include "install.h"
 #include "output.h"
@@ -702,6 +703,14 @@ static int parse_init_options(struct init_options *o, int argc, char **argv, int
 	if (o->quorum && strspn(o->quorum, "0123456789") != strlen(o->quorum)) {
 		*exit_code = usage_error(&usage, "--quorum takes a whole number, not '%s'", o->quorum);
 		return -1;
+	}
+	for (size_t i = 0; i < o->tsa.nr; i++) {
+		if (http_url_check(o->tsa.items[i]) < 0) {
+			*exit_code = error("--tsa: %s", box_error_last());
+			if (http_url_has_credentials(o->tsa.items[i]))
+				hint(HTTP_CREDENTIALS_HINT);
+			return -1;
+		}
 	}
 	return 0;
 }

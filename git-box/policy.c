@@ -8,6 +8,7 @@
 
 #include <yaml.h>
 
+#include "http.h"
 #include "banned.h"
 
 /*
@@ -668,19 +669,12 @@ static int signing_pair(struct parse_state *ps, int which, const yaml_node_t *va
 
 static int tsa_item(struct parse_state *ps, size_t i, const yaml_node_t *item, void *data)
 {
-	const char *url, *rest;
+	const char *url;
 
-	if (get_line(ps, item, &url) < 0)
+	if (get_text(ps, item, &url) < 0)
 		return -1;
-	if (!strncasecmp(url, "https://", 8))
-		rest = url + 8;
-	else if (!strncasecmp(url, "http://", 7))
-		rest = url + 7;
-	else
-		return fail_at(ps, item, "'%s' is not an http:// or https:// URL",
-			       quote(ps, url));
-	if (!*rest || *rest == '/' || strchr(url, ' '))
-		return fail_at(ps, item, "'%s' is not a valid URL", quote(ps, url));
+	if (http_url_check(url) < 0)
+		return fail_at(ps, item, "%s", box_error_last());
 	strlist_add(&ps->p->tsa, url);
 	return 0;
 }

@@ -601,6 +601,16 @@ START_TEST(timestamp_fields_are_checked)
 		       "'ftp://tsa.example/' is not an http:// or https:// URL");
 	assert_refused(BASE "timestamp:\n  tsa: ['https://']\n",
 		       "policy.yaml:7:9: timestamp.tsa[0]: ", "is not a valid URL");
+	assert_refused(BASE "timestamp:\n  tsa: ['']\n",
+		       "policy.yaml:7:9: timestamp.tsa[0]: ", "is not a valid URL");
+	/* The URL is committed and printed: no password in it, nor in the message. */
+	assert_refused(BASE "timestamp:\n  tsa: [https://tsa.example/, 'https://u:s3cr3t@tsa.example/']\n",
+		       "policy.yaml:7:31: timestamp.tsa[1]: ",
+		       "'https://tsa.example/' has a user name or a password in it");
+	ck_assert(!strstr(box_error_last(), "s3cr3t"));
+	assert_refused(BASE "timestamp:\n  tsa: [\"https://u:s3cr3t\\t@tsa.example/\"]\n",
+		       "policy.yaml:7:9: timestamp.tsa[0]: ",
+		       "'https://tsa.example/' is not a valid URL: it holds a blank or a control character");
 	assert_refused(BASE "timestamp:\n  ca: /etc/ssl/ca.pem\n",
 		       "policy.yaml:7:7: timestamp.ca: ", "is an absolute path");
 	assert_refused(BASE "timestamp:\n  ca: certs/\n",
