@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #include "http.h"
@@ -58,6 +59,8 @@ struct parse_state {
 	struct buf desc;     /* scratch for describe() */
 	struct where where;
 	int have_quorum;
+	/* Signers and rule names seen so far: a hash each, so a long list costs linear time. */
+	json_t *signers_seen, *rules_seen;
 };
 
 static const char *const signing_names[] = {
@@ -591,6 +594,21 @@ static int in_box_folder(const char *path)
 	return !strncasecmp(path, ".box", 4) && (!path[4] || path[4] == '/');
 }
 
+/*
+ * Has `key` been seen in `set` (made on first use)? Notes it if not.
+ * jansson's objects are hash tables with a random seed, so a forger
+ * cannot make the lookups collide.
+ */
+static int seen_before(json_t **set, const char *key)
+{
+	if (!*set)
+		*set = json_object();
+	if (json_object_get(*set, key))
+		return 1;
+	json_object_set_new(*set, key, json_true());
+	return 0;
+}
+
 /* ---- sections ------------------------------------------------------------ */
 
 struct path_list {
@@ -632,7 +650,7 @@ static int signer_item(struct parse_state *ps, size_t i, const yaml_node_t *item
 
 	if (get_text(ps, item, &text) < 0 || parse_fingerprint(ps, item, text, &fpr) < 0)
 		return -1;
-	if (strlist_has(signers, fpr)) {
+	if (seen_before(&ps->signers_seen, fpr)) {
 		fail_at(ps, item, "fingerprint %s is listed twice", fpr);
 		free(fpr);
 		return -1;
@@ -742,10 +760,9 @@ static int rule_pair(struct parse_state *ps, int which, const yaml_node_t *value
 	case RULE_K_NAME:
 		if (get_line(ps, value, &rp->name) < 0)
 			return -1;
-		for (size_t j = 0; j < ps->p->forbid_content_nr; j++)
-			if (!strcmp(ps->p->forbid_content[j].name, rp->name))
-				return fail_at(ps, value, "rule name '%s' is used twice",
-					       quote(ps, rp->name));
+		if (seen_before(&ps->rules_seen, rp->name))
+			return fail_at(ps, value, "rule name '%s' is used twice",
+				       quote(ps, rp->name));
 		return 0;
 	case RULE_K_REGEX:
 		rp->pattern_node = value;
@@ -1119,6 +1136,72 @@ out:
 	return ret;
 }
 
+/*
+ * libyaml's scanner does work in proportion to the nesting depth for
+ * every token it reads (its stacks of possible simple keys and of
+ * indents), so a small file of nested brackets costs quadratic time to
+ * load: 160 KB took 25 s. One pass over the events, stopping at the
+ * first collection past POLICY_MAX_DEPTH or the node past
+ * POLICY_MAX_NODES, keeps what libyaml ever does bounded before it builds
+ * a document. The scanner looks at most 1024 characters ahead for a
+ * simple key, so stopping early also bounds the work done so far.
+ */
+static int check_shape(struct parse_state *ps, const char *data, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	size_t depth = 0, nodes = 0;
+	int ret = -1;
+
+	if (!yaml_parser_initialize(&parser)) {
+		box_error_set("%s: cannot start the YAML parser", ps->origin);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	for (;;) {
+		yaml_event_type_t type;
+		yaml_mark_t mark;
+
+		if (!yaml_parser_parse(&parser, &event)) {
+			fail_yaml(ps, &parser, data, len);
+			goto out;
+		}
+		type = event.type;
+		mark = event.start_mark;
+		yaml_event_delete(&event);
+		switch (type) {
+		case YAML_STREAM_END_EVENT:
+			ret = 0;
+			goto out;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > POLICY_MAX_DEPTH) {
+				fail_mark(ps, &mark, "the policy nests deeper than %d levels",
+					  POLICY_MAX_DEPTH);
+				goto out;
+			}
+			/* fall through */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			if (++nodes > POLICY_MAX_NODES) {
+				fail_mark(ps, &mark, "the policy has more than %d values",
+					  POLICY_MAX_NODES);
+				goto out;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+	}
+out:
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 static int load_document(struct parse_state *ps, const char *data, size_t len,
 			 int *loaded)
 {
@@ -1220,7 +1303,7 @@ int policy_parse(struct policy *out, const char *origin, const char *data, size_
 	}
 	if (!data)
 		data = "";
-	if (load_document(&ps, data, len, &loaded) < 0)
+	if (check_shape(&ps, data, len) < 0 || load_document(&ps, data, len, &loaded) < 0)
 		goto out;
 	ret = parse(&ps, data, len);
 out:
@@ -1234,6 +1317,8 @@ out:
 	free(ps.visited);
 	free(ps.where.inputs);
 	free(ps.where.outputs);
+	json_decref(ps.signers_seen);
+	json_decref(ps.rules_seen);
 	buf_release(&ps.path);
 	buf_release(&ps.quoted);
 	buf_release(&ps.desc);

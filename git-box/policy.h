@@ -14,6 +14,16 @@
 #define POLICY_PATH ".box/policy.yaml"
 #define POLICY_VERSION 1
 
+/*
+ * What a policy may hold, checked before libyaml builds the document, so
+ * that reading one costs time and memory in proportion to its size
+ * (gitbox-policy(5), LIMITS): collections nested at most this deep (a
+ * real policy needs 4), and at most this many nodes (scalars,
+ * collections and aliases together).
+ */
+#define POLICY_MAX_DEPTH 32
+#define POLICY_MAX_NODES 100000
+
 enum signing_when {
 	SIGNING_NONE,
 	SIGNING_SEAL,

@@ -1006,6 +1006,66 @@ START_TEST(load_file_names_the_file)
 }
 END_TEST
 
+/* Nested `depth` levels below the top mapping, under outputs. */
+static char *nested(size_t depth, const char *open, const char *inner, const char *close)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, "version: 1\nname: box\nbranch: main\ninputs: [input/]\noutputs: ");
+	for (size_t i = 0; i < depth; i++)
+		buf_adds(&b, open);
+	buf_adds(&b, inner);
+	for (size_t i = 0; i < depth; i++)
+		buf_adds(&b, close);
+	buf_addch(&b, '\n');
+	return buf_detach(&b);
+}
+
+START_TEST(nesting_is_capped_before_loading)
+{
+	char *yaml;
+
+	/* The top mapping is the first level: 31 more is the cap. */
+	yaml = nested(POLICY_MAX_DEPTH - 1, "[", "", "]");
+	assert_refused(yaml, "policy.yaml:5:11: outputs[0]: ", "expected a string, got a sequence");
+	free(yaml);
+	yaml = nested(POLICY_MAX_DEPTH, "[", "", "]");
+	assert_refused(yaml, "policy.yaml:5:41: ", "the policy nests deeper than 32 levels");
+	free(yaml);
+	yaml = nested(POLICY_MAX_DEPTH, "{a: ", "b", "}");
+	assert_refused(yaml, "policy.yaml:5:134: ", "the policy nests deeper than 32 levels");
+	free(yaml);
+	/* Far past it, the answer is the same and comes as fast. */
+	yaml = nested(100000, "[", "", "]");
+	assert_refused(yaml, "policy.yaml:5:41: ", "the policy nests deeper than 32 levels");
+	free(yaml);
+	/* A syntax error found on the way is reported as the loader would. */
+	assert_refused(BASE "outputs: [a, b\n", "policy.yaml:7:1: ",
+		       "did not find expected ',' or ']' (while parsing a flow sequence at line 6, column 10)");
+}
+END_TEST
+
+START_TEST(values_are_capped_before_loading)
+{
+	struct buf b = BUF_INIT;
+	struct policy p = POLICY_INIT;
+	/* BASE and "rules: {forbid_paths: [...]}" hold 18 values. */
+	size_t n = POLICY_MAX_NODES - 18;
+
+	buf_adds(&b, BASE "rules: {forbid_paths: [");
+	for (size_t i = 0; i < n; i++)
+		buf_adds(&b, i ? ",a" : "a");
+	buf_adds(&b, "]}\n");
+	parse_ok(&p, b.ptr);
+	ck_assert_uint_eq(p.forbid_paths.nr, n);
+	policy_release(&p);
+	b.len -= 3;
+	buf_adds(&b, ",a]}\n");
+	assert_refused(b.ptr, "policy.yaml:6:", "the policy has more than 100000 values");
+	buf_release(&b);
+}
+END_TEST
+
 START_TEST(oversized_data_is_refused_before_parsing)
 {
 	size_t len = 1024 * 1024 + 1;
@@ -1068,6 +1128,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, a_refused_policy_leaves_nothing_behind);
 	tcase_add_test(tc, load_file_names_the_file);
 	tcase_add_test(tc, oversized_data_is_refused_before_parsing);
+	tcase_add_test(tc, nesting_is_capped_before_loading);
+	tcase_add_test(tc, values_are_capped_before_loading);
 	suite_add_tcase(s, tc);
 
 	return s;
