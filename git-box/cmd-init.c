@@ -105,14 +105,12 @@ static const struct box_template *find_template(const char *name)
 	return NULL;
 }
 
-/* pip freeze where python3 is found, as the users of git box asked; nothing otherwise. */
+/* The pip probe where python3 is found, as the users of git box asked; nothing otherwise. */
 static const char *capture_default(void)
 {
-	char *python = child_find_program("python3");
-	int found = python != NULL;
+	const struct environment_probe *probe = environment_probe_find(ENVIRONMENT_DEFAULT_PROBE);
 
-	free(python);
-	return found ? "[\"" ENVIRONMENT_PIP_FREEZE "\"]" : "[]";
+	return environment_probe_available(probe) ? "[\"" ENVIRONMENT_DEFAULT_PROBE "\"]" : "[]";
 }
 
 static void fill_policy_template(struct buf *out, const struct init_options *o, const char *name,
@@ -754,6 +752,13 @@ int cmd_init(int argc, char **argv)
 			error("invalid policy from the options: %s", box_error_last());
 			goto out;
 		}
+	}
+	if (policy_check_capture(&policy) < 0) {
+		error("%s", box_error_last());
+		hint("name built-in probes only; a command of your own goes in your own "
+		     "configuration, which is never committed: git config --add " ENVIRONMENT_CONFIG_KEY
+		     " '<command>'");
+		goto out;
 	}
 	if (policy.tsa_ca && !o.tsa_ca) {
 		char *ca = xstrfmt("%s%s", t.workdir, policy.tsa_ca);

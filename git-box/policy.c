@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <yaml.h>
 
+#include "environment.h"
 #include "http.h"
 #include "banned.h"
 
@@ -91,20 +92,39 @@ const char *timestamp_when_name(enum timestamp_when w)
 
 /* ---- messages ---------------------------------------------------------- */
 
+static void vformat(struct buf *msg, const char *origin, const yaml_mark_t *mark,
+		    const char *key, const char *fmt, va_list ap)
+{
+	buf_adds(msg, origin);
+	if (mark)
+		buf_addf(msg, ":%zu:%zu", mark->line + 1, mark->column + 1);
+	buf_adds(msg, ": ");
+	if (key && *key)
+		buf_addf(msg, "%s: ", key);
+	buf_vaddf(msg, fmt, ap);
+}
+
 static void vfail(const char *origin, const yaml_mark_t *mark, const char *key,
 		  const char *fmt, va_list ap)
 {
 	struct buf msg = BUF_INIT;
 
-	buf_adds(&msg, origin);
-	if (mark)
-		buf_addf(&msg, ":%zu:%zu", mark->line + 1, mark->column + 1);
-	buf_adds(&msg, ": ");
-	if (key && *key)
-		buf_addf(&msg, "%s: ", key);
-	buf_vaddf(&msg, fmt, ap);
+	vformat(&msg, origin, mark, key, fmt, ap);
 	box_error_set("%s", msg.ptr);
 	buf_release(&msg);
+}
+
+/* A message in fail_at()'s form, kept for later instead of failing now. */
+__attribute__((format(printf, 3, 4)))
+static char *message_at(struct parse_state *ps, const yaml_node_t *node, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(&msg, ps->origin, &node->start_mark, ps->path.ptr, fmt, ap);
+	va_end(ap);
+	return buf_detach(&msg);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -855,13 +875,34 @@ static int rules_pair(struct parse_state *ps, int which, const yaml_node_t *valu
 	return -1;
 }
 
+/* "'sh -c x' is not a built-in probe (pip, conda, r, julia); ..." */
+static void not_a_probe(struct buf *out, const char *entry)
+{
+	struct buf q = BUF_INIT;
+
+	buf_addf(out, "'%s' is not a built-in probe (", quote_for_message(&q, entry));
+	for (size_t i = 0; i < environment_probes_nr; i++)
+		buf_addf(out, "%s%s", i ? ", " : "", environment_probes[i].name);
+	buf_adds(out, "); git box runs no program that a repository names");
+	buf_release(&q);
+}
+
 static int capture_item(struct parse_state *ps, size_t i, const yaml_node_t *item, void *data)
 {
-	const char *command;
+	struct policy *p = ps->p;
+	const char *entry;
 
-	if (get_line(ps, item, &command) < 0)
+	if (get_line(ps, item, &entry) < 0)
 		return -1;
-	strlist_add(&ps->p->capture, command);
+	/* Kept, so that the policy can be shown and verified; nothing runs it. */
+	if (!environment_probe_find(entry) && !p->capture_error) {
+		struct buf why = BUF_INIT;
+
+		not_a_probe(&why, entry);
+		p->capture_error = message_at(ps, item, "%s", why.ptr);
+		buf_release(&why);
+	}
+	strlist_add(&p->capture, entry);
 	return 0;
 }
 
@@ -1357,7 +1398,27 @@ void policy_release(struct policy *p)
 	free(p->forbid_content);
 	strlist_release(&p->require_trailers);
 	strlist_release(&p->capture);
+	free(p->capture_error);
 	*p = (struct policy)POLICY_INIT;
+}
+
+int policy_check_capture(const struct policy *p)
+{
+	if (p->capture_error) {
+		box_error_set("%s", p->capture_error);
+		return -1;
+	}
+	for (size_t i = 0; i < p->capture.nr; i++) {
+		struct buf why = BUF_INIT;
+
+		if (environment_probe_find(p->capture.items[i]))
+			continue;
+		not_a_probe(&why, p->capture.items[i]);
+		box_error_set("environment.capture[%zu]: %s", i, why.ptr);
+		buf_release(&why);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- sizes and paths ----------------------------------------------------- */

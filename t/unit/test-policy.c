@@ -65,7 +65,7 @@ static int is_released(const struct policy *p)
 	       p->timestamp_when == TIMESTAMP_NONE && !p->tsa.items && !p->tsa_ca &&
 	       !p->max_file_size && !p->forbid_paths.items &&
 	       !p->forbid_content && !p->forbid_content_nr &&
-	       !p->require_trailers.items && !p->capture.items;
+	       !p->require_trailers.items && !p->capture.items && !p->capture_error;
 }
 
 static void parse_ok(struct policy *p, const char *yaml)
@@ -765,6 +765,74 @@ START_TEST(capture_commands_are_single_lines)
 }
 END_TEST
 
+START_TEST(capture_names_built_in_probes)
+{
+	struct policy p = POLICY_INIT;
+
+	parse_ok(&p, BASE "environment:\n  capture: [pip, conda, r, julia, python3 -m pip freeze,"
+		 " conda list --export]\n");
+	ck_assert_uint_eq(p.capture.nr, 6);
+	ck_assert_str_eq(p.capture.items[4], "python3 -m pip freeze");
+	ck_assert_int_eq(policy_check_capture(&p), 0);
+	policy_release(&p);
+	parse_ok(&p, BASE "environment:\n  capture: []\n");
+	ck_assert_int_eq(policy_check_capture(&p), 0);
+	policy_release(&p);
+}
+END_TEST
+
+/* Parsed, kept as written, and refused by policy_check_capture() at its place. */
+static void assert_not_a_probe(const char *entry, const char *where)
+{
+	struct policy p = POLICY_INIT;
+	char *yaml = xstrfmt(BASE "environment:\n  capture:\n    - pip\n    - %s\n", entry);
+
+	parse_ok(&p, yaml);
+	ck_assert_uint_eq(p.capture.nr, 2);
+	box_error_clear();
+	ck_assert_int_eq(policy_check_capture(&p), -1);
+	ck_assert_msg(starts_with(box_error_last(), where), "'%s' does not start with '%s'",
+		      box_error_last(), where);
+	ck_assert_msg(strstr(box_error_last(), "is not a built-in probe (pip, conda, r, julia); "
+			     "git box runs no program that a repository names"), "%s", box_error_last());
+	/* It says so again, as often as asked. */
+	ck_assert_int_eq(policy_check_capture(&p), -1);
+	policy_release(&p);
+	ck_assert(is_released(&p));
+	free(yaml);
+}
+
+START_TEST(capture_commands_parse_but_are_refused)
+{
+	const char *where = "policy.yaml:9:7: environment.capture[1]: ";
+
+	assert_not_a_probe("\"sh -c 'touch /tmp/x'\"", where);
+	assert_not_a_probe("/usr/bin/python3 -m pip freeze", where);
+	assert_not_a_probe("./tools/freeze.sh", where);
+	assert_not_a_probe("python3 -m pip freeze --path .", where);
+	assert_not_a_probe("python3  -m pip freeze", where);
+	assert_not_a_probe("PIP", where);
+	assert_not_a_probe("pipx", where);
+	/* Always recorded, so never a capture. */
+	assert_not_a_probe("git", where);
+	assert_not_a_probe("uname -a", where);
+}
+END_TEST
+
+START_TEST(capture_of_a_policy_built_in_code_is_checked_too)
+{
+	struct policy p = POLICY_INIT;
+
+	strlist_add(&p.capture, "r");
+	ck_assert_int_eq(policy_check_capture(&p), 0);
+	strlist_add(&p.capture, "make env");
+	ck_assert_int_eq(policy_check_capture(&p), -1);
+	ck_assert_msg(starts_with(box_error_last(), "environment.capture[1]: 'make env' is not a built-in probe"),
+		      "%s", box_error_last());
+	policy_release(&p);
+}
+END_TEST
+
 /* ---- validate on its own ------------------------------------------------- */
 
 START_TEST(validate_without_a_document_has_no_position)
@@ -1111,6 +1179,9 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, timestamp_fields_are_checked);
 	tcase_add_test(tc, rules_fields_are_checked);
 	tcase_add_test(tc, capture_commands_are_single_lines);
+	tcase_add_test(tc, capture_names_built_in_probes);
+	tcase_add_test(tc, capture_commands_parse_but_are_refused);
+	tcase_add_test(tc, capture_of_a_policy_built_in_code_is_checked_too);
 	tcase_add_test(tc, validate_without_a_document_has_no_position);
 	suite_add_tcase(s, tc);
 
