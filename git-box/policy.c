@@ -764,6 +764,44 @@ static int glob_item(struct parse_state *ps, size_t i, const yaml_node_t *item, 
 	return 0;
 }
 
+/*
+ * Does a POSIX extended expression use a backreference (\1 to \9)? glibc
+ * matches those by backtracking, in time exponential in the line: a
+ * policy could then stall every commit hook and a server's pre-receive.
+ * Inside a bracket expression a backslash is an ordinary character.
+ */
+static int has_backreference(const char *re)
+{
+	for (const char *s = re; *s; s++) {
+		if (*s == '\\') {
+			if (s[1] >= '1' && s[1] <= '9')
+				return 1;
+			if (s[1])
+				s++;
+		} else if (*s == '[') {
+			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			/* To the closing ']', past "[:alpha:]", "[.x.]" and "[=e=]". */
+			for (; *s && *s != ']'; s++) {
+				if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+					char close[3] = { s[1], ']', '\0' };
+					const char *end = strstr(s + 2, close);
+
+					if (!end)
+						return 0;   /* regcomp refuses it */
+					s = end + 1;
+				}
+			}
+			if (!*s)
+				return 0;
+		}
+	}
+	return 0;
+}
+
 struct rule_parse {
 	const char *name, *pattern;
 	const yaml_node_t *pattern_node;
@@ -791,6 +829,10 @@ static int rule_pair(struct parse_state *ps, int which, const yaml_node_t *value
 		/* An empty expression matches every file: surely a mistake. */
 		if (!*rp->pattern)
 			return fail_at(ps, value, "must not be empty");
+		if (has_backreference(rp->pattern))
+			return fail_at(ps, value, "'%s' uses a backreference (\\1 to \\9), which "
+				       "can take time exponential in a line to match",
+				       quote(ps, rp->pattern));
 		return 0;
 	}
 	return -1;

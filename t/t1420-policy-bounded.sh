@@ -182,6 +182,19 @@ test_expect_success 'a rule name used twice is refused at its second place' '
 	test_path_is_missing box
 '
 
+test_expect_success 'a content rule with a backreference is refused: matching it could take for ever' '
+	cat head.yaml - >p.yaml <<-\EOF &&
+	signing: {when: none}
+	rules:
+	  forbid_content:
+	    - name: twice
+	      regex: (a*)(a*)\2\1c
+	EOF
+	test_expect_code 2 git box init box --policy p.yaml 2>err &&
+	grep "^error: p.yaml:9:14: rules.forbid_content\[0\].regex: .(a\*)(a\*)\\\\2\\\\1c. uses a backreference (\\\\1 to \\\\9)" err &&
+	test_path_is_missing box
+'
+
 test_expect_success 'the largest policies below are read whole (the source is what is missing)' '
 	for kind in signers:20000 rules:19200
 	do

@@ -159,6 +159,24 @@ START_TEST(content_regex_is_compiled_with_gnu_word_boundaries)
 }
 END_TEST
 
+START_TEST(content_regex_may_hold_backslashes_that_are_no_backreference)
+{
+	struct policy p = POLICY_INIT;
+
+	/* An escaped backslash, then a digit; a backslash in brackets is itself. */
+	parse_ok(&p, BASE "rules:\n  forbid_content:\n"
+		 "    - {name: a, regex: 'C:\\\\1'}\n"
+		 "    - {name: b, regex: '[\\1]x'}\n"
+		 "    - {name: c, regex: '[]\\1]y'}\n"
+		 "    - {name: d, regex: '[[:digit:]\\2]z'}\n"
+		 "    - {name: e, regex: '\\b\\w+\\s'}\n");
+	ck_assert_uint_eq(p.forbid_content_nr, 5);
+	ck_assert_int_eq(regexec(&p.forbid_content[0].regex, "C:\\1", 0, NULL, 0), 0);
+	ck_assert_int_eq(regexec(&p.forbid_content[1].regex, "\\x", 0, NULL, 0), 0);
+	policy_release(&p);
+}
+END_TEST
+
 START_TEST(template_shaped_policy_parses)
 {
 	/* What 'git box init' writes from templates/policy.yaml. */
@@ -655,6 +673,12 @@ START_TEST(rules_fields_are_checked)
 		       "invalid regular expression '[0-9': Unmatched [");
 	assert_refused(BASE "rules:\n  forbid_content:\n    - {name: a, regex: ''}\n",
 		       "policy.yaml:8:24: rules.forbid_content[0].regex: ", "must not be empty");
+	/* Matching a backreference takes time exponential in the line. */
+	assert_refused(BASE "rules:\n  forbid_content:\n    - {name: a, regex: '(a*)(a*)\\2\\1c'}\n",
+		       "policy.yaml:8:24: rules.forbid_content[0].regex: ",
+		       "'(a*)(a*)\\2\\1c' uses a backreference (\\1 to \\9)");
+	assert_refused(BASE "rules:\n  forbid_content:\n    - {name: a, regex: '[[:digit:]](x)\\1'}\n",
+		       "policy.yaml:8:24: rules.forbid_content[0].regex: ", "uses a backreference");
 	assert_refused(BASE "rules:\n  forbid_content:\n"
 		       "    - {name: a, regex: x}\n    - {name: a, regex: y}\n",
 		       "policy.yaml:9:14: rules.forbid_content[1].name: ",
@@ -1153,6 +1177,7 @@ static Suite *make_suite(void)
 	tc = tcase_create("parse");
 	tcase_add_test(tc, design_example_parses_with_every_field);
 	tcase_add_test(tc, content_regex_is_compiled_with_gnu_word_boundaries);
+	tcase_add_test(tc, content_regex_may_hold_backslashes_that_are_no_backreference);
 	tcase_add_test(tc, template_shaped_policy_parses);
 	tcase_add_test(tc, absent_sections_take_their_defaults);
 	tcase_add_test(tc, no_signing_means_no_quorum);
