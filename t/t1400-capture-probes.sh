@@ -170,7 +170,7 @@ test_expect_success 'a relative folder on PATH is never searched for a probe' '
 '
 
 test_expect_success PIP 'setup: a box whose work tree ships pip.py and sitecustomize.py' '
-	capture_policy p.yaml "[pip]" &&
+	capture_policy p.yaml "[python3 -m pip freeze]" &&
 	box_init_policy pipbox p.yaml &&
 	(
 		cd pipbox &&
