@@ -174,25 +174,39 @@ int child_read_finish(struct child *c, FILE *out, const char *const *argv)
 	return -1;
 }
 
-char *child_find_program(const char *name)
+static char *find_on_path(const char *name, int absolute_only)
 {
 	const char *path = getenv("PATH"), *p;
 
-	/* A path is taken as it is: relative to the child's folder, which may not be ours. */
-	if (strchr(name, '/'))
-		return xstrdup(name);
 	for (p = path ? path : "/usr/bin:/bin"; ; p++) {
 		size_t len = strcspn(p, ":");
-		char *candidate = len ? xstrfmt("%.*s/%s", (int)len, p, name) : xstrfmt("./%s", name);
+		char *candidate = NULL;
 		struct stat st;
 
-		if (!stat(candidate, &st) && S_ISREG(st.st_mode) && !access(candidate, X_OK))
+		if (!absolute_only)
+			candidate = len ? xstrfmt("%.*s/%s", (int)len, p, name) : xstrfmt("./%s", name);
+		else if (*p == '/')
+			candidate = xstrfmt("%.*s/%s", (int)len, p, name);
+		if (candidate && !stat(candidate, &st) && S_ISREG(st.st_mode) && !access(candidate, X_OK))
 			return candidate;
 		free(candidate);
 		p += len;
 		if (!*p)
 			return NULL;
 	}
+}
+
+char *child_find_program(const char *name)
+{
+	/* A path is taken as it is: relative to the child's folder, which may not be ours. */
+	if (strchr(name, '/'))
+		return xstrdup(name);
+	return find_on_path(name, 0);
+}
+
+char *child_find_program_absolute(const char *name)
+{
+	return strchr(name, '/') ? NULL : find_on_path(name, 1);
 }
 
 static int dropped(const char *entry, const char *const *drop)

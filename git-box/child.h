@@ -55,6 +55,14 @@ int child_read_finish(struct child *c, FILE *out, const char *const *argv);
  */
 char *child_find_program(const char *name);
 
+/*
+ * The same, in the absolute folders of PATH only: a relative folder ("",
+ * ".", "bin") is looked up from the folder git box runs in, often the
+ * work tree, whose files must not be run by surprise. A name with a '/'
+ * is not looked up (NULL).
+ */
+char *child_find_program_absolute(const char *name);
+
 /* The parent's environment without the variables in `drop`, plus `add` ("NAME=value"). */
 char **child_env(const char *const *drop, const char *const *add);
 void child_env_free(char **env);

@@ -253,6 +253,12 @@ int cmd_import(int argc, char **argv)
 			hint("nothing was imported; a new analysis over more data needs a new box");
 		goto out;
 	}
+	/* Its manifest could not be recorded: refuse before anything is copied. */
+	if (policy_check_capture(&box.policy) < 0) {
+		error_last(NULL);
+		hint("nothing was imported");
+		goto out;
+	}
 	dest = destination(&box.policy, to);
 	top = xstrdup(git_repository_workdir(box.repo));
 	top[strlen(top) - 1] = '\0';

@@ -19,6 +19,7 @@
 #include "child.h"
 #include "environment.h"
 #include "events.h"
+#include "http.h"
 #include "import.h"
 #include "install.h"
 #include "output.h"
@@ -104,14 +105,12 @@ static const struct box_template *find_template(const char *name)
 	return NULL;
 }
 
-/* pip freeze where python3 is found, as the users of git box asked; nothing otherwise. */
+/* The pip probe where python3 is found, as the users of git box asked; nothing otherwise. */
 static const char *capture_default(void)
 {
-	char *python = child_find_program("python3");
-	int found = python != NULL;
+	const struct environment_probe *probe = environment_probe_find(ENVIRONMENT_DEFAULT_PROBE);
 
-	free(python);
-	return found ? "[\"" ENVIRONMENT_PIP_FREEZE "\"]" : "[]";
+	return environment_probe_available(probe) ? "[\"" ENVIRONMENT_DEFAULT_PROBE "\"]" : "[]";
 }
 
 static void fill_policy_template(struct buf *out, const struct init_options *o, const char *name,
@@ -703,6 +702,14 @@ static int parse_init_options(struct init_options *o, int argc, char **argv, int
 		*exit_code = usage_error(&usage, "--quorum takes a whole number, not '%s'", o->quorum);
 		return -1;
 	}
+	for (size_t i = 0; i < o->tsa.nr; i++) {
+		if (http_url_check(o->tsa.items[i]) < 0) {
+			*exit_code = error("--tsa: %s", box_error_last());
+			if (http_url_has_credentials(o->tsa.items[i]))
+				hint(HTTP_CREDENTIALS_HINT);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -745,6 +752,13 @@ int cmd_init(int argc, char **argv)
 			error("invalid policy from the options: %s", box_error_last());
 			goto out;
 		}
+	}
+	if (policy_check_capture(&policy) < 0) {
+		error("%s", box_error_last());
+		hint("name built-in probes only; a command of your own goes in your own "
+		     "configuration, which is never committed: git config --add " ENVIRONMENT_CONFIG_KEY
+		     " '<command>'");
+		goto out;
 	}
 	if (policy.tsa_ca && !o.tsa_ca) {
 		char *ca = xstrfmt("%s%s", t.workdir, policy.tsa_ca);

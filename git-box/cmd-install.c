@@ -66,6 +66,13 @@ int cmd_install(int argc, char **argv)
 		ret = BOX_FAILED;
 		goto out;
 	}
+	/* Hooks would record events by this policy on every commit: set up nothing. */
+	if (policy_check_capture(&box.policy) < 0) {
+		error("%s", box_error_last());
+		hint("no event can be recorded in this box, and nothing was installed; "
+		     "'git box verify' judges it");
+		goto out;
+	}
 	if (box_install(box.repo, &report, &conflicts) < 0) {
 		error_last(NULL);
 		for (size_t i = 0; i < conflicts.nr; i++)

@@ -227,6 +227,12 @@ int cmd_timestamp(int argc, char **argv)
 		case PARSE_OPTIONS_EXIT:
 			goto out;
 		case 't':
+			if (http_url_check(optarg) < 0) {
+				ret = error("--tsa: %s", box_error_last());
+				if (http_url_has_credentials(optarg))
+					hint(HTTP_CREDENTIALS_HINT);
+				goto out;
+			}
 			strlist_add(&o.tsa, optarg);
 			break;
 		case 'c':

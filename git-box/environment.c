@@ -30,6 +30,59 @@ struct output {
 	int open;
 };
 
+/*
+ * The probes: git box's own commands for what an analysis ran on. A
+ * policy names one; no word of their argv comes from a repository. R and
+ * Julia read the user's own start-up files, as they do for the analysis,
+ * and none of a repository's, since they run in "/".
+ */
+static const char *const pip_argv[] = { "python3", "-m", "pip", "freeze", NULL };
+static const char *const conda_argv[] = { "conda", "list", "--export", NULL };
+static const char *const r_argv[] = {
+	"Rscript", "-e",
+	"cat(R.version.string, '\\n', sep = ''); "
+	"p <- installed.packages()[, c('Package', 'Version'), drop = FALSE]; "
+	"writeLines(paste0(p[, 1], '==', p[, 2]))",
+	NULL,
+};
+static const char *const julia_argv[] = {
+	"julia", "-e", "import Pkg; println(\"julia \", VERSION); Pkg.status()", NULL,
+};
+
+const struct environment_probe environment_probes[] = {
+	{ "pip", "python3 -m pip freeze", pip_argv, ENVIRONMENT_TIMEOUT },
+	{ "conda", "conda list --export", conda_argv, ENVIRONMENT_TIMEOUT },
+	{ "r", NULL, r_argv, ENVIRONMENT_TIMEOUT },
+	/* Julia loads Pkg and may compile it on a first run. */
+	{ "julia", NULL, julia_argv, 300 },
+};
+const size_t environment_probes_nr = ARRAY_SIZE(environment_probes);
+
+static const char *const git_argv[] = { "git", "--version", NULL };
+
+/* Probes run here: no repository's files are in it, and only root writes to it. */
+#define PROBE_DIR "/"
+
+const struct environment_probe *environment_probe_find(const char *entry)
+{
+	for (size_t i = 0; i < environment_probes_nr; i++) {
+		const struct environment_probe *p = &environment_probes[i];
+
+		if (!strcmp(entry, p->name) || (p->command && !strcmp(entry, p->command)))
+			return p;
+	}
+	return NULL;
+}
+
+int environment_probe_available(const struct environment_probe *probe)
+{
+	char *program = child_find_program_absolute(probe->argv[0]);
+	int found = program != NULL;
+
+	free(program);
+	return found;
+}
+
 static void split_blanks(struct strlist *out, const char *command)
 {
 	const char *p = command;
@@ -74,10 +127,10 @@ static double now_seconds(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Read stdout and stderr together until both end or time runs out; 1 on timeout. */
-static int collect(struct child *c, struct output *out, struct output *err)
+/* Read stdout and stderr together until both end or `timeout` seconds pass; 1 on timeout. */
+static int collect(struct child *c, struct output *out, struct output *err, int timeout)
 {
-	double deadline = now_seconds() + ENVIRONMENT_TIMEOUT;
+	double deadline = now_seconds() + timeout;
 
 	out->open = err->open = 1;
 	while (out->open || err->open) {
@@ -129,37 +182,42 @@ static json_t *base64(const struct buf *b)
 	return s;
 }
 
-json_t *environment_run(const char *command, const char *dir)
+/*
+ * Run `argv`, its program started from `program` (NULL: it was not
+ * found), in `dir`, and describe how it went.
+ */
+static json_t *run(const char *const *argv, const char *program, const char *dir, int timeout)
 {
-	struct strlist words = STRLIST_INIT;
 	struct output out = { BUF_INIT, ENVIRONMENT_MAX_OUTPUT, 0, 0 };
 	struct output err = { BUF_INIT, ENVIRONMENT_MAX_STDERR, 0, 0 };
 	struct child c = CHILD_INIT;
-	json_t *argv = json_array(), *record;
+	json_t *words = json_array(), *record;
 	char *failure = NULL;
 	int status = 0, ran = 0, timed_out = 0, text;
+	size_t nr = 0;
 	const char **args;
 
-	split_blanks(&words, command);
-	for (size_t i = 0; i < words.nr; i++)
-		json_array_append_new(argv, json_string(words.items[i]));
-	args = xcalloc(words.nr + 1, sizeof(*args));
-	for (size_t i = 0; i < words.nr; i++)
-		args[i] = words.items[i];
+	while (argv[nr])
+		json_array_append_new(words, json_string(argv[nr++]));
+	args = xcalloc(nr + 1, sizeof(*args));
+	memcpy(args, argv, nr * sizeof(*args));
 
-	if (!words.nr) {
+	if (!nr) {
 		failure = xstrdup("the command is empty");
+	} else if (!program) {
+		failure = xstrfmt("cannot run '%s': %s", argv[0], strerror(ENOENT));
 	} else {
 		struct child_options o = { args, NULL, dir, CHILD_NULL, CHILD_PIPE, CHILD_PIPE };
 
+		args[0] = program;
 		if (child_start(&c, &o) < 0) {
 			failure = xstrdup(box_error_last());
 		} else {
 			ran = 1;
-			timed_out = collect(&c, &out, &err);
+			timed_out = collect(&c, &out, &err, timeout);
 			if (timed_out) {
 				kill(c.pid, SIGKILL);
-				failure = xstrfmt("killed after %d seconds", ENVIRONMENT_TIMEOUT);
+				failure = xstrfmt("killed after %d seconds", timeout);
 			}
 			if (child_finish(&c, &status) < 0 && !failure)
 				failure = xstrdup(box_error_last());
@@ -167,8 +225,7 @@ json_t *environment_run(const char *command, const char *dir)
 	}
 
 	text = is_text(&out.data) && is_text(&err.data);
-	record = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b}",
-			   "command", command, "argv", argv,
+	record = json_pack("{s:o, s:s, s:o, s:o, s:b}", "argv", words,
 			   "encoding", text ? "utf-8" : "base64",
 			   "output", text ? json_stringn(out.data.ptr ? out.data.ptr : "", out.data.len)
 					  : base64(&out.data),
@@ -191,10 +248,47 @@ json_t *environment_run(const char *command, const char *dir)
 
 	free(failure);
 	free(args);
-	strlist_release(&words);
 	buf_release(&out.data);
 	buf_release(&err.data);
 	return record;
+}
+
+/* A record says where its command came from: the policy's probe, or one's own configuration. */
+static json_t *tell(json_t *record, const char *command, const char *probe, const char *source)
+{
+	json_object_set_new(record, "command", json_string(command));
+	json_object_set_new(record, "probe", probe ? json_string(probe) : json_null());
+	json_object_set_new(record, "source", json_string(source));
+	return record;
+}
+
+static json_t *run_probe(const struct environment_probe *probe, const char *entry)
+{
+	char *program = child_find_program_absolute(probe->argv[0]);
+	json_t *record = run(probe->argv, program, PROBE_DIR, probe->timeout);
+
+	free(program);
+	return tell(record, entry, probe->name, "policy");
+}
+
+/* One's own command: a program named with a '/' is taken as written, from `dir`. */
+static json_t *run_command(const char *command, const char *dir)
+{
+	struct strlist words = STRLIST_INIT;
+	const char **argv;
+	char *program = NULL;
+	json_t *record;
+
+	split_blanks(&words, command);
+	argv = xcalloc(words.nr + 1, sizeof(*argv));
+	memcpy(argv, words.items, words.nr * sizeof(*argv));
+	if (words.nr)
+		program = strchr(argv[0], '/') ? xstrdup(argv[0]) : child_find_program_absolute(argv[0]);
+	record = run(argv, program, dir, ENVIRONMENT_TIMEOUT);
+	free(program);
+	free(argv);
+	strlist_release(&words);
+	return tell(record, command, NULL, "config");
 }
 
 static json_t *libraries(void)
@@ -259,36 +353,106 @@ static json_t *operating_system(void)
 }
 
 /* "git version 2.39.5", or null when git cannot be run. */
-static json_t *git_version(const char *dir)
+static json_t *git_version(void)
 {
-	json_t *run = environment_run("git --version", dir), *out = json_object_get(run, "output");
-	json_t *version = json_null();
+	char *program = child_find_program_absolute(git_argv[0]);
+	json_t *run_git = run(git_argv, program, PROBE_DIR, ENVIRONMENT_TIMEOUT);
+	json_t *out = json_object_get(run_git, "output"), *version = json_null();
 
-	if (!strcmp(json_string_value(json_object_get(run, "status")), "ok") &&
-	    !strcmp(json_string_value(json_object_get(run, "encoding")), "utf-8")) {
-		const char *s = json_string_value(out);
+	if (!strcmp(json_string_value(json_object_get(run_git, "status")), "ok") &&
+	    !strcmp(json_string_value(json_object_get(run_git, "encoding")), "utf-8")) {
+		const char *text = json_string_value(out);
 
-		version = json_stringn(s, strcspn(s, "\n"));
+		version = json_stringn(text, strcspn(text, "\n"));
 	}
-	json_decref(run);
+	json_decref(run_git);
+	free(program);
 	return version;
 }
 
-int environment_capture(json_t **out, const struct strlist *commands, const char *dir)
+int environment_config_commands(struct strlist *out, git_repository *repo)
 {
-	json_t *captures = json_array();
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *entry;
+	int err, ret = -1;
 
-	for (size_t i = 0; i < commands->nr; i++)
-		json_array_append_new(captures, environment_run(commands->items[i], dir));
+	if (git_repository_config_snapshot(&cfg, repo) < 0) {
+		box_error_from_git("cannot read the configuration");
+		return -1;
+	}
+	if (git_config_multivar_iterator_new(&it, cfg, ENVIRONMENT_CONFIG_KEY, NULL) < 0) {
+		box_error_from_git("cannot read %s", ENVIRONMENT_CONFIG_KEY);
+		goto out;
+	}
+	while (!(err = git_config_next(&entry, it))) {
+		json_t *utf8 = json_string(entry->value);
+
+		json_decref(utf8);
+		if (!utf8) {
+			box_error_set("%s is not valid UTF-8", ENVIRONMENT_CONFIG_KEY);
+			goto out;
+		}
+		/* An empty value forgets the commands before it, as git's credential.helper does. */
+		if (!*entry->value)
+			strlist_release(out);
+		else
+			strlist_add(out, entry->value);
+	}
+	if (err != GIT_ITEROVER) {
+		box_error_from_git("cannot read %s", ENVIRONMENT_CONFIG_KEY);
+		goto out;
+	}
+	ret = 0;
+out:
+	git_config_iterator_free(it);
+	git_config_free(cfg);
+	return ret;
+}
+
+int environment_capture(json_t **out, const struct strlist *capture, git_repository *repo)
+{
+	const struct environment_probe **probes = xcalloc(capture->nr + 1, sizeof(*probes));
+	struct strlist commands = STRLIST_INIT;
+	const char *dir = git_repository_workdir(repo);
+	json_t *captures = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	/* All or nothing: a policy that names anything else runs nothing at all. */
+	for (size_t i = 0; i < capture->nr; i++) {
+		struct buf q = BUF_INIT;
+
+		probes[i] = environment_probe_find(capture->items[i]);
+		if (!probes[i]) {
+			box_error_set("environment.capture[%zu]: '%s' is not a built-in probe; "
+				      "nothing was run", i, quote_for_message(&q, capture->items[i]));
+			buf_release(&q);
+			goto out;
+		}
+	}
+	if (environment_config_commands(&commands, repo) < 0)
+		goto out;
+
+	captures = json_array();
+	for (size_t i = 0; i < capture->nr; i++)
+		json_array_append_new(captures, run_probe(probes[i], capture->items[i]));
+	for (size_t i = 0; i < commands.nr; i++)
+		json_array_append_new(captures, run_command(commands.items[i],
+							    dir ? dir : git_repository_path(repo)));
 	*out = json_pack("{s:s, s:o, s:o, s:o, s:o}",
 			 "git-box", GIT_BOX_VERSION,
 			 "libraries", libraries(),
-			 "git", git_version(dir),
+			 "git", git_version(),
 			 "os", operating_system(),
 			 "captures", captures);
 	if (!*out) {
 		box_error_set("cannot record the environment: a value is not valid UTF-8");
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	strlist_release(&commands);
+	free(probes);
+	return ret;
 }

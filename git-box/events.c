@@ -490,6 +490,9 @@ int event_request_init(struct event_request *req, struct event_signer *signer, c
 	int ret;
 
 	memset(req, 0, sizeof(*req));
+	/* Before anything is made, hashed or run. */
+	if (policy_check_capture(&b->policy) < 0)
+		return -1;
 	req->event = event;
 	req->message = message;
 	req->role = role ? role : EVENT_DEFAULT_ROLE;
@@ -558,7 +561,6 @@ int event_prepare(struct event_result *out, const struct box *b, const struct bo
 	git_commit *c = NULL;
 	git_tree *tree = NULL;
 	git_signature *when = NULL;
-	const char *dir = git_repository_workdir(b->repo);
 	int ret = -1;
 
 	git_oid_cpy(&out->commit, commit);
@@ -584,8 +586,7 @@ int event_prepare(struct event_result *out, const struct box *b, const struct bo
 	if ((ret = hash_files_from_tree(&files, b->repo, tree)) < 0 ||
 	    (ret = hash_files_compute(&files, b->repo, &req->hash, &out->stats)) < 0 ||
 	    (ret = manifest_set_files(m, &files, &policy)) < 0 ||
-	    (ret = environment_capture(&m->environment, &policy.capture,
-				       dir ? dir : git_repository_path(b->repo))) < 0 ||
+	    (ret = environment_capture(&m->environment, &policy.capture, b->repo)) < 0 ||
 	    (ret = manifest_payload(&out->payload, m)) < 0)
 		goto out;
 	ret = -1;

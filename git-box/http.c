@@ -4,35 +4,128 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "banned.h"
 
-int http_url_ok(const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL;
-	int ok = 0;
+enum url_problem {
+	URL_OK,
+	URL_BLANK,
+	URL_INVALID,
+	URL_SCHEME,
+	URL_NO_HOST,
+	URL_CREDENTIALS,
+};
 
+/*
+ * The last '@' after the scheme: in a URL that holds credentials, they
+ * all come before it, whatever odd characters they contain. `rest` gets
+ * where the part after "scheme:" and its slashes starts.
+ */
+static const char *last_at(const char *url, const char **rest)
+{
+	size_t scheme = strspn(url, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			       "0123456789+.-");
+
+	*rest = scheme && url[scheme] == ':' ? url + scheme + 1 : url;
+	*rest += strspn(*rest, "/\\");
+	return strrchr(*rest, '@');
+}
+
+static enum url_problem url_problem(const char *url)
+{
+	CURLU *u;
+	char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL, *options = NULL;
+	const char *rest;
+	enum url_problem ret = URL_INVALID;
+
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return URL_BLANK;
+	u = curl_url();
 	if (!u)
-		return 0;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		return URL_INVALID;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		/* Not a URL libcurl can read, but it may still hold a secret. */
+		if (last_at(url, &rest))
+			ret = URL_CREDENTIALS;
 		goto out;
-	/* The URL is stored in tags and printed: credentials go in ~/.netrc. */
+	}
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
-		goto out;
-	ok = (!strcmp(scheme, "http") || !strcmp(scheme, "https")) && *host &&
-		!strchr(url, '\n') && !strchr(url, ' ');
+	    curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_OPTIONS, &options, 0) == CURLUE_OK)
+		ret = URL_CREDENTIALS;
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		 (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")))
+		ret = URL_SCHEME;
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
+		ret = URL_NO_HOST;
+	else
+		ret = URL_OK;
 out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
 	curl_free(password);
+	curl_free(options);
 	curl_url_cleanup(u);
-	return ok;
+	return ret;
+}
+
+int http_url_ok(const char *url)
+{
+	return url_problem(url) == URL_OK;
+}
+
+int http_url_has_credentials(const char *url)
+{
+	return url_problem(url) == URL_CREDENTIALS;
+}
+
+int http_url_check(const char *url)
+{
+	struct buf shown = BUF_INIT;
+	enum url_problem problem = url_problem(url);
+
+	http_url_display(&shown, url);
+	switch (problem) {
+	case URL_OK:
+		break;
+	case URL_BLANK:
+		box_error_set("'%s' is not a valid URL: it holds a blank or a control character",
+			      shown.ptr);
+		break;
+	case URL_INVALID:
+		box_error_set("'%s' is not a valid URL", shown.ptr);
+		break;
+	case URL_SCHEME:
+		box_error_set("'%s' is not an http:// or https:// URL", shown.ptr);
+		break;
+	case URL_NO_HOST:
+		box_error_set("'%s' is not a valid URL: it names no host", shown.ptr);
+		break;
+	case URL_CREDENTIALS:
+		box_error_set("'%s' has a user name or a password in it: a URL is committed "
+			      "and shown, so credentials go in ~/.netrc instead", shown.ptr);
+		break;
+	}
+	buf_release(&shown);
+	return problem == URL_OK ? 0 : -1;
+}
+
+const char *http_url_display(struct buf *out, const char *url)
+{
+	struct buf plain = BUF_INIT;
+	const char *rest, *at;
+
+	if (url_problem(url) == URL_OK || !(at = last_at(url, &rest)))
+		return quote_for_message(out, url);
+	buf_add(&plain, url, (size_t)(rest - url));
+	buf_adds(&plain, at + 1);
+	quote_for_message(out, plain.ptr);
+	buf_release(&plain);
+	return out->ptr;
 }
 
 struct sink {
@@ -120,6 +213,9 @@ static void set_transport_error(const char *url, CURLcode rc, const char *errbuf
 				const struct sink *sink, const struct http_options *opts)
 {
 	const char *why = *errbuf ? errbuf : curl_easy_strerror(rc);
+	struct buf shown = BUF_INIT;
+
+	url = http_url_display(&shown, url);
 
 	if (sink->too_large || rc == CURLE_FILESIZE_EXCEEDED)
 		box_error_set("'%s' answered with more than %zu bytes", url, opts->max_response);
@@ -129,6 +225,7 @@ static void set_transport_error(const char *url, CURLcode rc, const char *errbuf
 		box_error_set("cannot connect to '%s': %s", url, why);
 	else
 		box_error_set("'%s': %s", url, why);
+	buf_release(&shown);
 }
 
 int http_post(struct http_response *out, const char *url, const char *content_type,
@@ -142,6 +239,8 @@ int http_post(struct http_response *out, const char *url, const char *content_ty
 	int tries = opts->tries > 0 ? opts->tries : 1;
 	int ret = -1;
 
+	if (http_url_check(url) < 0)
+		goto out;
 	headers = curl_slist_append(headers, header);
 	headers = headers ? curl_slist_append(headers, "Expect:") : NULL;
 	if (!headers) {

@@ -31,8 +31,33 @@ struct http_response {
 
 #define HTTP_RESPONSE_INIT { 0, NULL, NULL, BUF_INIT, 0 }
 
-/* Is `url` an http:// or https:// URL with a host? */
+/*
+ * The one rule for a URL git box sends a request to, stores (in a policy,
+ * in a timestamp tag) and prints: http:// or https://, with a host, no
+ * blank or control character, and no user name or password. Since a URL
+ * is committed and shown, credentials never go in one: libcurl finds them
+ * in ~/.netrc (gitbox-policy(5), URLS). http_url_check() returns 0, or -1
+ * with box_error saying what is wrong, the URL shown as http_url_display()
+ * shows it; http_url_ok() only answers.
+ */
+int http_url_check(const char *url);
 int http_url_ok(const char *url);
+/* Is what http_url_check() refuses in `url` a user name or a password? */
+int http_url_has_credentials(const char *url);
+
+/* What to tell someone whose URL was refused for its credentials. */
+#define HTTP_CREDENTIALS_HINT \
+	"a line of ~/.netrc (mode 600) gives them to that host alone: " \
+	"machine <host> login <user> password <secret>"
+
+/*
+ * `url` as a message or a log line may show it. A URL that passes
+ * http_url_check() is shown whole; any other loses everything from its
+ * scheme's "//" up to the last '@' before its query, where a user name
+ * and a password would be, so that a refusal never repeats a secret.
+ * Control characters are escaped as quote_for_message() escapes them.
+ */
+const char *http_url_display(struct buf *out, const char *url);
 
 /*
  * POST `len` bytes of `body` as `content_type` to `url`. Returns 0 when

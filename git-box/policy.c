@@ -6,8 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
+#include "environment.h"
+#include "http.h"
 #include "banned.h"
 
 /*
@@ -57,6 +60,8 @@ struct parse_state {
 	struct buf desc;     /* scratch for describe() */
 	struct where where;
 	int have_quorum;
+	/* Signers and rule names seen so far: a hash each, so a long list costs linear time. */
+	json_t *signers_seen, *rules_seen;
 };
 
 static const char *const signing_names[] = {
@@ -87,20 +92,39 @@ const char *timestamp_when_name(enum timestamp_when w)
 
 /* ---- messages ---------------------------------------------------------- */
 
+static void vformat(struct buf *msg, const char *origin, const yaml_mark_t *mark,
+		    const char *key, const char *fmt, va_list ap)
+{
+	buf_adds(msg, origin);
+	if (mark)
+		buf_addf(msg, ":%zu:%zu", mark->line + 1, mark->column + 1);
+	buf_adds(msg, ": ");
+	if (key && *key)
+		buf_addf(msg, "%s: ", key);
+	buf_vaddf(msg, fmt, ap);
+}
+
 static void vfail(const char *origin, const yaml_mark_t *mark, const char *key,
 		  const char *fmt, va_list ap)
 {
 	struct buf msg = BUF_INIT;
 
-	buf_adds(&msg, origin);
-	if (mark)
-		buf_addf(&msg, ":%zu:%zu", mark->line + 1, mark->column + 1);
-	buf_adds(&msg, ": ");
-	if (key && *key)
-		buf_addf(&msg, "%s: ", key);
-	buf_vaddf(&msg, fmt, ap);
+	vformat(&msg, origin, mark, key, fmt, ap);
 	box_error_set("%s", msg.ptr);
 	buf_release(&msg);
+}
+
+/* A message in fail_at()'s form, kept for later instead of failing now. */
+__attribute__((format(printf, 3, 4)))
+static char *message_at(struct parse_state *ps, const yaml_node_t *node, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(&msg, ps->origin, &node->start_mark, ps->path.ptr, fmt, ap);
+	va_end(ap);
+	return buf_detach(&msg);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -590,6 +614,21 @@ static int in_box_folder(const char *path)
 	return !strncasecmp(path, ".box", 4) && (!path[4] || path[4] == '/');
 }
 
+/*
+ * Has `key` been seen in `set` (made on first use)? Notes it if not.
+ * jansson's objects are hash tables with a random seed, so a forger
+ * cannot make the lookups collide.
+ */
+static int seen_before(json_t **set, const char *key)
+{
+	if (!*set)
+		*set = json_object();
+	if (json_object_get(*set, key))
+		return 1;
+	json_object_set_new(*set, key, json_true());
+	return 0;
+}
+
 /* ---- sections ------------------------------------------------------------ */
 
 struct path_list {
@@ -631,7 +670,7 @@ static int signer_item(struct parse_state *ps, size_t i, const yaml_node_t *item
 
 	if (get_text(ps, item, &text) < 0 || parse_fingerprint(ps, item, text, &fpr) < 0)
 		return -1;
-	if (strlist_has(signers, fpr)) {
+	if (seen_before(&ps->signers_seen, fpr)) {
 		fail_at(ps, item, "fingerprint %s is listed twice", fpr);
 		free(fpr);
 		return -1;
@@ -668,19 +707,12 @@ static int signing_pair(struct parse_state *ps, int which, const yaml_node_t *va
 
 static int tsa_item(struct parse_state *ps, size_t i, const yaml_node_t *item, void *data)
 {
-	const char *url, *rest;
+	const char *url;
 
-	if (get_line(ps, item, &url) < 0)
+	if (get_text(ps, item, &url) < 0)
 		return -1;
-	if (!strncasecmp(url, "https://", 8))
-		rest = url + 8;
-	else if (!strncasecmp(url, "http://", 7))
-		rest = url + 7;
-	else
-		return fail_at(ps, item, "'%s' is not an http:// or https:// URL",
-			       quote(ps, url));
-	if (!*rest || *rest == '/' || strchr(url, ' '))
-		return fail_at(ps, item, "'%s' is not a valid URL", quote(ps, url));
+	if (http_url_check(url) < 0)
+		return fail_at(ps, item, "%s", box_error_last());
 	strlist_add(&ps->p->tsa, url);
 	return 0;
 }
@@ -732,6 +764,44 @@ static int glob_item(struct parse_state *ps, size_t i, const yaml_node_t *item, 
 	return 0;
 }
 
+/*
+ * Does a POSIX extended expression use a backreference (\1 to \9)? glibc
+ * matches those by backtracking, in time exponential in the line: a
+ * policy could then stall every commit hook and a server's pre-receive.
+ * Inside a bracket expression a backslash is an ordinary character.
+ */
+static int has_backreference(const char *re)
+{
+	for (const char *s = re; *s; s++) {
+		if (*s == '\\') {
+			if (s[1] >= '1' && s[1] <= '9')
+				return 1;
+			if (s[1])
+				s++;
+		} else if (*s == '[') {
+			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			/* To the closing ']', past "[:alpha:]", "[.x.]" and "[=e=]". */
+			for (; *s && *s != ']'; s++) {
+				if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+					char close[3] = { s[1], ']', '\0' };
+					const char *end = strstr(s + 2, close);
+
+					if (!end)
+						return 0;   /* regcomp refuses it */
+					s = end + 1;
+				}
+			}
+			if (!*s)
+				return 0;
+		}
+	}
+	return 0;
+}
+
 struct rule_parse {
 	const char *name, *pattern;
 	const yaml_node_t *pattern_node;
@@ -748,10 +818,9 @@ static int rule_pair(struct parse_state *ps, int which, const yaml_node_t *value
 	case RULE_K_NAME:
 		if (get_line(ps, value, &rp->name) < 0)
 			return -1;
-		for (size_t j = 0; j < ps->p->forbid_content_nr; j++)
-			if (!strcmp(ps->p->forbid_content[j].name, rp->name))
-				return fail_at(ps, value, "rule name '%s' is used twice",
-					       quote(ps, rp->name));
+		if (seen_before(&ps->rules_seen, rp->name))
+			return fail_at(ps, value, "rule name '%s' is used twice",
+				       quote(ps, rp->name));
 		return 0;
 	case RULE_K_REGEX:
 		rp->pattern_node = value;
@@ -760,6 +829,10 @@ static int rule_pair(struct parse_state *ps, int which, const yaml_node_t *value
 		/* An empty expression matches every file: surely a mistake. */
 		if (!*rp->pattern)
 			return fail_at(ps, value, "must not be empty");
+		if (has_backreference(rp->pattern))
+			return fail_at(ps, value, "'%s' uses a backreference (\\1 to \\9), which "
+				       "can take time exponential in a line to match",
+				       quote(ps, rp->pattern));
 		return 0;
 	}
 	return -1;
@@ -844,13 +917,34 @@ static int rules_pair(struct parse_state *ps, int which, const yaml_node_t *valu
 	return -1;
 }
 
+/* "'sh -c x' is not a built-in probe (pip, conda, r, julia); ..." */
+static void not_a_probe(struct buf *out, const char *entry)
+{
+	struct buf q = BUF_INIT;
+
+	buf_addf(out, "'%s' is not a built-in probe (", quote_for_message(&q, entry));
+	for (size_t i = 0; i < environment_probes_nr; i++)
+		buf_addf(out, "%s%s", i ? ", " : "", environment_probes[i].name);
+	buf_adds(out, "); git box runs no program that a repository names");
+	buf_release(&q);
+}
+
 static int capture_item(struct parse_state *ps, size_t i, const yaml_node_t *item, void *data)
 {
-	const char *command;
+	struct policy *p = ps->p;
+	const char *entry;
 
-	if (get_line(ps, item, &command) < 0)
+	if (get_line(ps, item, &entry) < 0)
 		return -1;
-	strlist_add(&ps->p->capture, command);
+	/* Kept, so that the policy can be shown and verified; nothing runs it. */
+	if (!environment_probe_find(entry) && !p->capture_error) {
+		struct buf why = BUF_INIT;
+
+		not_a_probe(&why, entry);
+		p->capture_error = message_at(ps, item, "%s", why.ptr);
+		buf_release(&why);
+	}
+	strlist_add(&p->capture, entry);
 	return 0;
 }
 
@@ -1125,6 +1219,72 @@ out:
 	return ret;
 }
 
+/*
+ * libyaml's scanner does work in proportion to the nesting depth for
+ * every token it reads (its stacks of possible simple keys and of
+ * indents), so a small file of nested brackets costs quadratic time to
+ * load: 160 KB took 25 s. One pass over the events, stopping at the
+ * first collection past POLICY_MAX_DEPTH or the node past
+ * POLICY_MAX_NODES, keeps what libyaml ever does bounded before it builds
+ * a document. The scanner looks at most 1024 characters ahead for a
+ * simple key, so stopping early also bounds the work done so far.
+ */
+static int check_shape(struct parse_state *ps, const char *data, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	size_t depth = 0, nodes = 0;
+	int ret = -1;
+
+	if (!yaml_parser_initialize(&parser)) {
+		box_error_set("%s: cannot start the YAML parser", ps->origin);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	for (;;) {
+		yaml_event_type_t type;
+		yaml_mark_t mark;
+
+		if (!yaml_parser_parse(&parser, &event)) {
+			fail_yaml(ps, &parser, data, len);
+			goto out;
+		}
+		type = event.type;
+		mark = event.start_mark;
+		yaml_event_delete(&event);
+		switch (type) {
+		case YAML_STREAM_END_EVENT:
+			ret = 0;
+			goto out;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > POLICY_MAX_DEPTH) {
+				fail_mark(ps, &mark, "the policy nests deeper than %d levels",
+					  POLICY_MAX_DEPTH);
+				goto out;
+			}
+			/* fall through */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			if (++nodes > POLICY_MAX_NODES) {
+				fail_mark(ps, &mark, "the policy has more than %d values",
+					  POLICY_MAX_NODES);
+				goto out;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+	}
+out:
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 static int load_document(struct parse_state *ps, const char *data, size_t len,
 			 int *loaded)
 {
@@ -1226,7 +1386,7 @@ int policy_parse(struct policy *out, const char *origin, const char *data, size_
 	}
 	if (!data)
 		data = "";
-	if (load_document(&ps, data, len, &loaded) < 0)
+	if (check_shape(&ps, data, len) < 0 || load_document(&ps, data, len, &loaded) < 0)
 		goto out;
 	ret = parse(&ps, data, len);
 out:
@@ -1240,6 +1400,8 @@ out:
 	free(ps.visited);
 	free(ps.where.inputs);
 	free(ps.where.outputs);
+	json_decref(ps.signers_seen);
+	json_decref(ps.rules_seen);
 	buf_release(&ps.path);
 	buf_release(&ps.quoted);
 	buf_release(&ps.desc);
@@ -1278,7 +1440,27 @@ void policy_release(struct policy *p)
 	free(p->forbid_content);
 	strlist_release(&p->require_trailers);
 	strlist_release(&p->capture);
+	free(p->capture_error);
 	*p = (struct policy)POLICY_INIT;
+}
+
+int policy_check_capture(const struct policy *p)
+{
+	if (p->capture_error) {
+		box_error_set("%s", p->capture_error);
+		return -1;
+	}
+	for (size_t i = 0; i < p->capture.nr; i++) {
+		struct buf why = BUF_INIT;
+
+		if (environment_probe_find(p->capture.items[i]))
+			continue;
+		not_a_probe(&why, p->capture.items[i]);
+		box_error_set("environment.capture[%zu]: %s", i, why.ptr);
+		buf_release(&why);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- sizes and paths ----------------------------------------------------- */

@@ -14,6 +14,16 @@
 #define POLICY_PATH ".box/policy.yaml"
 #define POLICY_VERSION 1
 
+/*
+ * What a policy may hold, checked before libyaml builds the document, so
+ * that reading one costs time and memory in proportion to its size
+ * (gitbox-policy(5), LIMITS): collections nested at most this deep (a
+ * real policy needs 4), and at most this many nodes (scalars,
+ * collections and aliases together).
+ */
+#define POLICY_MAX_DEPTH 32
+#define POLICY_MAX_NODES 100000
+
 enum signing_when {
 	SIGNING_NONE,
 	SIGNING_SEAL,
@@ -53,7 +63,8 @@ struct policy {
 	size_t forbid_content_nr;
 	struct strlist require_trailers;
 
-	struct strlist capture;  /* environment capture commands */
+	struct strlist capture;  /* environment.capture as written: names of built-in probes */
+	char *capture_error;     /* why an entry of it is no probe, with its place; or NULL */
 };
 
 #define POLICY_INIT { 0 }
@@ -74,6 +85,16 @@ void policy_release(struct policy *p);
  * policy_parse() calls it; exposed for tests and for init.
  */
 int policy_validate(const struct policy *p, const char *origin);
+
+/*
+ * Nothing committed in a box makes anyone run a program: environment.capture
+ * may name built-in probes only (environment.h). A policy that names
+ * anything else still parses, so that it can be shown and verified, but
+ * init refuses it, no clone is set up by it and no event is recorded with
+ * it. Returns 0, or -1 with box_error naming the first such entry and,
+ * for a parsed policy, its place.
+ */
+int policy_check_capture(const struct policy *p);
 
 /* "100MiB" -> bytes. Accepts B, KiB, MiB, GiB, TiB, KB, MB, GB, TB, or a bare count. */
 int policy_parse_size(uint64_t *out, const char *text);

@@ -1040,8 +1040,12 @@ int tsa_ask(struct tsa_token *token, struct buf *response, const char *url,
 	if (http_post(&r, url, TSA_QUERY_TYPE, req->der, req->len, http) < 0)
 		goto out;
 	if (r.status >= 300 && r.status < 400) {
+		struct buf shown = BUF_INIT;
+
 		box_error_set("'%s' answered with a redirect (HTTP %ld%s%s); redirects are not followed",
-			      url, r.status, r.location ? " to " : "", r.location ? r.location : "");
+			      url, r.status, r.location ? " to " : "",
+			      r.location ? http_url_display(&shown, r.location) : "");
+		buf_release(&shown);
 		goto out;
 	}
 	if (r.status != 200) {
@@ -1836,13 +1840,9 @@ int tsa_stamp_event(struct tsa_stamp *out, git_repository *repo, const struct po
 		box_error_set("no TSA to ask: the policy's timestamp.tsa is empty");
 		return TSA_ERROR;
 	}
-	for (size_t i = 0; i < urls->nr; i++) {
-		if (!http_url_ok(urls->items[i])) {
-			box_error_set("'%s' is not an http:// or https:// URL without credentials",
-				      urls->items[i]);
+	for (size_t i = 0; i < urls->nr; i++)
+		if (http_url_check(urls->items[i]) < 0)
 			return TSA_ERROR;
-		}
-	}
 	if (git_commit_lookup(&c, repo, commit) < 0) {
 		box_error_from_git("cannot read commit %.12s", git_oid_tostr_s(commit));
 		return TSA_ERROR;

@@ -775,6 +775,23 @@ static int is_rule_of_protection(const char *rule)
  * Box-Event trailers tell, and the guard's judgement of each commit
  * against its first parent (guard.h).
  */
+/*
+ * A policy naming a program for git box to run is evidence that whoever
+ * recorded the box's events may have run it: git box runs built-in
+ * probes only (gitbox-policy(5)).
+ */
+static void check_policy(struct verifier *v)
+{
+	if (policy_check_capture(&v->policy) < 0) {
+		add(v->r, VERIFY_FAIL, "policy", NULL, &v->box.id, POLICY_PATH,
+		    "%s; every event recorded by it may have run that program", box_error_last());
+		box_error_clear();
+		return;
+	}
+	add(v->r, VERIFY_OK, "policy", NULL, &v->box.id, POLICY_PATH,
+	    "names no program to run (environment.capture: built-in probes only)");
+}
+
 static int check_history(struct verifier *v)
 {
 	struct guard g;
@@ -1481,6 +1498,7 @@ int verify_repository(struct verify_report *out, git_repository *repo, const cha
 	    policy_parse(&v.policy, "init:" POLICY_PATH, pol.ptr ? pol.ptr : "", pol.len) < 0)
 		goto out;
 	out->name = xstrdup(v.policy.name);
+	check_policy(&v);
 	if (!rev)
 		git_oid_cpy(&v.tip, &v.box.tip);
 	else if (box_resolve_commit(&v.tip, repo, rev) < 0)

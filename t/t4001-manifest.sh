@@ -121,15 +121,23 @@ test_expect_success 'no environment variable reaches a manifest' '
 	! grep "\"HOME\"" env.json
 '
 
-test_expect_success 'setup: a box whose policy captures commands' '
+test_expect_success 'setup: a box whose configuration captures commands' '
 	mkdir bin &&
 	printf "#!/bin/sh\nprintf \"%%s\\\\n\" \"\$@\"\nprintf \"to stderr\\\\n\" >&2\n" >bin/echo-args &&
 	printf "#!/bin/sh\nprintf \"\\\\377\\\\376 not text\\\\n\"\n" >bin/binary &&
 	printf "#!/bin/sh\nkill -9 \$\$\n" >bin/killed &&
 	chmod +x bin/echo-args bin/binary bin/killed &&
 	box_policy capture.yaml none 0 &&
-	sed -i "s|^  capture: \[\]|  capture: [\"echo-args one  two\", \"false\", \"no-such-program-xyz arg\", \"binary\", \"killed\"]|" capture.yaml &&
-	(PATH="$PWD/bin:$PATH" && box_init_policy cap capture.yaml) &&
+	box_init_policy cap capture.yaml &&
+	(
+		cd cap &&
+		for command in "echo-args one  two" false "no-such-program-xyz arg" binary killed
+		do
+			git config --add box.capture "$command" || return 1
+		done &&
+		box_commit work work.R &&
+		PATH="$SHARNESS_TRASH_DIRECTORY/bin:$PATH" git box checkpoint >/dev/null
+	) &&
 	git -C cap notes --ref=box show HEAD >cap.json
 '
 
@@ -141,6 +149,8 @@ capture () {
 test_expect_success 'a capture records its argv, split on blanks, its exit status and output' '
 	capture 0 cap.json >c0 &&
 	grep "^        \"command\": \"echo-args one  two\",$" c0 &&
+	grep "^        \"source\": \"config\",$" c0 &&
+	grep "^        \"probe\": null,$" c0 &&
 	grep "^          \"one\",$" c0 &&
 	grep "^          \"two\"$" c0 &&
 	grep "^        \"exit\": 0,$" c0 &&
@@ -181,12 +191,14 @@ test_expect_success 'a capture killed by a signal is recorded with the signal' '
 	grep "^        \"error\": \"killed by signal 9\",$" c4
 '
 
-test_expect_success PYTHON3 'where python3 is found, a new policy captures pip freeze by default' '
+test_expect_success PYTHON3 'where python3 is found, a new policy names the pip probe by default' '
 	box_init pip &&
 	git -C pip show HEAD:.box/policy.yaml >pip-policy &&
-	grep "^  capture: \[\"python3 -m pip freeze\"\]$" pip-policy &&
+	grep "^  capture: \[\"pip\"\]$" pip-policy &&
 	git -C pip notes --ref=box show HEAD >pip.json &&
-	grep "^        \"command\": \"python3 -m pip freeze\",$" pip.json
+	grep "^        \"command\": \"pip\",$" pip.json &&
+	grep "^        \"probe\": \"pip\",$" pip.json &&
+	grep "^        \"source\": \"policy\",$" pip.json
 '
 
 test_expect_success !VALGRIND 'where python3 is not found, a new policy captures nothing' '

@@ -88,16 +88,11 @@ test_expect_success 'kill -9 while a capture command runs: the box is as it was,
 	exec sleep 60
 	EOF
 	chmod +x bin/slow-capture &&
-	sed "s|^  capture: \[\]|  capture: [\"slow-capture\"]|" policy.yaml >capture.yaml &&
-	box_init_policy cap policy.yaml &&
-	(cd cap && git config user.signingKey $ALICE && box_commit "w" w.R) &&
-	# the policy is frozen at init: a box whose policy captures, made with it
 	box_sample_data slow.src &&
 	PATH="$PWD/bin:$PATH" && export PATH &&
-	touch capture-fast &&
-	git box init slow --policy capture.yaml --from slow.src/data.csv >/dev/null &&
-	rm capture-fast &&
-	(cd slow && git config user.signingKey $ALICE && box_commit "w" w.R) &&
+	git box init slow --policy policy.yaml --from slow.src/data.csv >/dev/null &&
+	(cd slow && git config user.signingKey $ALICE && git config box.capture slow-capture &&
+	 box_commit "w" w.R) &&
 	snapshot slow >before &&
 	start_box slow seal &&
 	wait_for capture.pid &&

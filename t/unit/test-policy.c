@@ -65,7 +65,7 @@ static int is_released(const struct policy *p)
 	       p->timestamp_when == TIMESTAMP_NONE && !p->tsa.items && !p->tsa_ca &&
 	       !p->max_file_size && !p->forbid_paths.items &&
 	       !p->forbid_content && !p->forbid_content_nr &&
-	       !p->require_trailers.items && !p->capture.items;
+	       !p->require_trailers.items && !p->capture.items && !p->capture_error;
 }
 
 static void parse_ok(struct policy *p, const char *yaml)
@@ -155,6 +155,24 @@ START_TEST(content_regex_is_compiled_with_gnu_word_boundaries)
 	ck_assert_int_eq(regexec(re, "ssn 123-45-6789 here", 0, NULL, 0), 0);
 	ck_assert_int_eq(regexec(re, "id x123-45-6789", 0, NULL, 0), REG_NOMATCH);
 	ck_assert_int_eq(regexec(re, "1234-56-7890", 0, NULL, 0), REG_NOMATCH);
+	policy_release(&p);
+}
+END_TEST
+
+START_TEST(content_regex_may_hold_backslashes_that_are_no_backreference)
+{
+	struct policy p = POLICY_INIT;
+
+	/* An escaped backslash, then a digit; a backslash in brackets is itself. */
+	parse_ok(&p, BASE "rules:\n  forbid_content:\n"
+		 "    - {name: a, regex: 'C:\\\\1'}\n"
+		 "    - {name: b, regex: '[\\1]x'}\n"
+		 "    - {name: c, regex: '[]\\1]y'}\n"
+		 "    - {name: d, regex: '[[:digit:]\\2]z'}\n"
+		 "    - {name: e, regex: '\\b\\w+\\s'}\n");
+	ck_assert_uint_eq(p.forbid_content_nr, 5);
+	ck_assert_int_eq(regexec(&p.forbid_content[0].regex, "C:\\1", 0, NULL, 0), 0);
+	ck_assert_int_eq(regexec(&p.forbid_content[1].regex, "\\x", 0, NULL, 0), 0);
 	policy_release(&p);
 }
 END_TEST
@@ -601,6 +619,16 @@ START_TEST(timestamp_fields_are_checked)
 		       "'ftp://tsa.example/' is not an http:// or https:// URL");
 	assert_refused(BASE "timestamp:\n  tsa: ['https://']\n",
 		       "policy.yaml:7:9: timestamp.tsa[0]: ", "is not a valid URL");
+	assert_refused(BASE "timestamp:\n  tsa: ['']\n",
+		       "policy.yaml:7:9: timestamp.tsa[0]: ", "is not a valid URL");
+	/* The URL is committed and printed: no password in it, nor in the message. */
+	assert_refused(BASE "timestamp:\n  tsa: [https://tsa.example/, 'https://u:s3cr3t@tsa.example/']\n",
+		       "policy.yaml:7:31: timestamp.tsa[1]: ",
+		       "'https://tsa.example/' has a user name or a password in it");
+	ck_assert(!strstr(box_error_last(), "s3cr3t"));
+	assert_refused(BASE "timestamp:\n  tsa: [\"https://u:s3cr3t\\t@tsa.example/\"]\n",
+		       "policy.yaml:7:9: timestamp.tsa[0]: ",
+		       "'https://tsa.example/' is not a valid URL: it holds a blank or a control character");
 	assert_refused(BASE "timestamp:\n  ca: /etc/ssl/ca.pem\n",
 		       "policy.yaml:7:7: timestamp.ca: ", "is an absolute path");
 	assert_refused(BASE "timestamp:\n  ca: certs/\n",
@@ -645,6 +673,12 @@ START_TEST(rules_fields_are_checked)
 		       "invalid regular expression '[0-9': Unmatched [");
 	assert_refused(BASE "rules:\n  forbid_content:\n    - {name: a, regex: ''}\n",
 		       "policy.yaml:8:24: rules.forbid_content[0].regex: ", "must not be empty");
+	/* Matching a backreference takes time exponential in the line. */
+	assert_refused(BASE "rules:\n  forbid_content:\n    - {name: a, regex: '(a*)(a*)\\2\\1c'}\n",
+		       "policy.yaml:8:24: rules.forbid_content[0].regex: ",
+		       "'(a*)(a*)\\2\\1c' uses a backreference (\\1 to \\9)");
+	assert_refused(BASE "rules:\n  forbid_content:\n    - {name: a, regex: '[[:digit:]](x)\\1'}\n",
+		       "policy.yaml:8:24: rules.forbid_content[0].regex: ", "uses a backreference");
 	assert_refused(BASE "rules:\n  forbid_content:\n"
 		       "    - {name: a, regex: x}\n    - {name: a, regex: y}\n",
 		       "policy.yaml:9:14: rules.forbid_content[1].name: ",
@@ -752,6 +786,74 @@ START_TEST(capture_commands_are_single_lines)
 		       "contains a control character");
 	assert_refused(BASE "environment:\n  capture: ['']\n",
 		       "policy.yaml:7:13: environment.capture[0]: ", "must not be empty");
+}
+END_TEST
+
+START_TEST(capture_names_built_in_probes)
+{
+	struct policy p = POLICY_INIT;
+
+	parse_ok(&p, BASE "environment:\n  capture: [pip, conda, r, julia, python3 -m pip freeze,"
+		 " conda list --export]\n");
+	ck_assert_uint_eq(p.capture.nr, 6);
+	ck_assert_str_eq(p.capture.items[4], "python3 -m pip freeze");
+	ck_assert_int_eq(policy_check_capture(&p), 0);
+	policy_release(&p);
+	parse_ok(&p, BASE "environment:\n  capture: []\n");
+	ck_assert_int_eq(policy_check_capture(&p), 0);
+	policy_release(&p);
+}
+END_TEST
+
+/* Parsed, kept as written, and refused by policy_check_capture() at its place. */
+static void assert_not_a_probe(const char *entry, const char *where)
+{
+	struct policy p = POLICY_INIT;
+	char *yaml = xstrfmt(BASE "environment:\n  capture:\n    - pip\n    - %s\n", entry);
+
+	parse_ok(&p, yaml);
+	ck_assert_uint_eq(p.capture.nr, 2);
+	box_error_clear();
+	ck_assert_int_eq(policy_check_capture(&p), -1);
+	ck_assert_msg(starts_with(box_error_last(), where), "'%s' does not start with '%s'",
+		      box_error_last(), where);
+	ck_assert_msg(strstr(box_error_last(), "is not a built-in probe (pip, conda, r, julia); "
+			     "git box runs no program that a repository names"), "%s", box_error_last());
+	/* It says so again, as often as asked. */
+	ck_assert_int_eq(policy_check_capture(&p), -1);
+	policy_release(&p);
+	ck_assert(is_released(&p));
+	free(yaml);
+}
+
+START_TEST(capture_commands_parse_but_are_refused)
+{
+	const char *where = "policy.yaml:9:7: environment.capture[1]: ";
+
+	assert_not_a_probe("\"sh -c 'touch /tmp/x'\"", where);
+	assert_not_a_probe("/usr/bin/python3 -m pip freeze", where);
+	assert_not_a_probe("./tools/freeze.sh", where);
+	assert_not_a_probe("python3 -m pip freeze --path .", where);
+	assert_not_a_probe("python3  -m pip freeze", where);
+	assert_not_a_probe("PIP", where);
+	assert_not_a_probe("pipx", where);
+	/* Always recorded, so never a capture. */
+	assert_not_a_probe("git", where);
+	assert_not_a_probe("uname -a", where);
+}
+END_TEST
+
+START_TEST(capture_of_a_policy_built_in_code_is_checked_too)
+{
+	struct policy p = POLICY_INIT;
+
+	strlist_add(&p.capture, "r");
+	ck_assert_int_eq(policy_check_capture(&p), 0);
+	strlist_add(&p.capture, "make env");
+	ck_assert_int_eq(policy_check_capture(&p), -1);
+	ck_assert_msg(starts_with(box_error_last(), "environment.capture[1]: 'make env' is not a built-in probe"),
+		      "%s", box_error_last());
+	policy_release(&p);
 }
 END_TEST
 
@@ -996,6 +1098,66 @@ START_TEST(load_file_names_the_file)
 }
 END_TEST
 
+/* Nested `depth` levels below the top mapping, under outputs. */
+static char *nested(size_t depth, const char *open, const char *inner, const char *close)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, "version: 1\nname: box\nbranch: main\ninputs: [input/]\noutputs: ");
+	for (size_t i = 0; i < depth; i++)
+		buf_adds(&b, open);
+	buf_adds(&b, inner);
+	for (size_t i = 0; i < depth; i++)
+		buf_adds(&b, close);
+	buf_addch(&b, '\n');
+	return buf_detach(&b);
+}
+
+START_TEST(nesting_is_capped_before_loading)
+{
+	char *yaml;
+
+	/* The top mapping is the first level: 31 more is the cap. */
+	yaml = nested(POLICY_MAX_DEPTH - 1, "[", "", "]");
+	assert_refused(yaml, "policy.yaml:5:11: outputs[0]: ", "expected a string, got a sequence");
+	free(yaml);
+	yaml = nested(POLICY_MAX_DEPTH, "[", "", "]");
+	assert_refused(yaml, "policy.yaml:5:41: ", "the policy nests deeper than 32 levels");
+	free(yaml);
+	yaml = nested(POLICY_MAX_DEPTH, "{a: ", "b", "}");
+	assert_refused(yaml, "policy.yaml:5:134: ", "the policy nests deeper than 32 levels");
+	free(yaml);
+	/* Far past it, the answer is the same and comes as fast. */
+	yaml = nested(100000, "[", "", "]");
+	assert_refused(yaml, "policy.yaml:5:41: ", "the policy nests deeper than 32 levels");
+	free(yaml);
+	/* A syntax error found on the way is reported as the loader would. */
+	assert_refused(BASE "outputs: [a, b\n", "policy.yaml:7:1: ",
+		       "did not find expected ',' or ']' (while parsing a flow sequence at line 6, column 10)");
+}
+END_TEST
+
+START_TEST(values_are_capped_before_loading)
+{
+	struct buf b = BUF_INIT;
+	struct policy p = POLICY_INIT;
+	/* BASE and "rules: {forbid_paths: [...]}" hold 18 values. */
+	size_t n = POLICY_MAX_NODES - 18;
+
+	buf_adds(&b, BASE "rules: {forbid_paths: [");
+	for (size_t i = 0; i < n; i++)
+		buf_adds(&b, i ? ",a" : "a");
+	buf_adds(&b, "]}\n");
+	parse_ok(&p, b.ptr);
+	ck_assert_uint_eq(p.forbid_paths.nr, n);
+	policy_release(&p);
+	b.len -= 3;
+	buf_adds(&b, ",a]}\n");
+	assert_refused(b.ptr, "policy.yaml:6:", "the policy has more than 100000 values");
+	buf_release(&b);
+}
+END_TEST
+
 START_TEST(oversized_data_is_refused_before_parsing)
 {
 	size_t len = 1024 * 1024 + 1;
@@ -1015,6 +1177,7 @@ static Suite *make_suite(void)
 	tc = tcase_create("parse");
 	tcase_add_test(tc, design_example_parses_with_every_field);
 	tcase_add_test(tc, content_regex_is_compiled_with_gnu_word_boundaries);
+	tcase_add_test(tc, content_regex_may_hold_backslashes_that_are_no_backreference);
 	tcase_add_test(tc, template_shaped_policy_parses);
 	tcase_add_test(tc, absent_sections_take_their_defaults);
 	tcase_add_test(tc, no_signing_means_no_quorum);
@@ -1041,6 +1204,9 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, timestamp_fields_are_checked);
 	tcase_add_test(tc, rules_fields_are_checked);
 	tcase_add_test(tc, capture_commands_are_single_lines);
+	tcase_add_test(tc, capture_names_built_in_probes);
+	tcase_add_test(tc, capture_commands_parse_but_are_refused);
+	tcase_add_test(tc, capture_of_a_policy_built_in_code_is_checked_too);
 	tcase_add_test(tc, validate_without_a_document_has_no_position);
 	suite_add_tcase(s, tc);
 
@@ -1058,6 +1224,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, a_refused_policy_leaves_nothing_behind);
 	tcase_add_test(tc, load_file_names_the_file);
 	tcase_add_test(tc, oversized_data_is_refused_before_parsing);
+	tcase_add_test(tc, nesting_is_capped_before_loading);
+	tcase_add_test(tc, values_are_capped_before_loading);
 	suite_add_tcase(s, tc);
 
 	return s;
