@@ -342,9 +342,9 @@ int cmd_export(int argc, char **argv)
 	if (json) {
 		ret = report_json(&r, &commit, &box, format, &vr);
 	} else {
-		printf("Exported the %s event on %.12s to '%s': %" PRIu64 " file%s, %" PRIu64 " bytes\n",
-		       r.event, git_oid_tostr_s(&commit), r.file, r.payload_files,
-		       r.payload_files == 1 ? "" : "s", r.payload_bytes);
+		printf_ln("Exported the %s event on %.12s to '%s': %" PRIu64 " file%s, %" PRIu64 " bytes",
+			  r.event, git_oid_tostr_s(&commit), r.file, r.payload_files,
+			  r.payload_files == 1 ? "" : "s", r.payload_bytes);
 		ret = BOX_OK;
 	}
 	if (finish_stdout())

@@ -520,9 +520,11 @@ static int make_commit(git_oid *out, git_repository *repo, const struct policy *
 		box_error_from_git("cannot commit");
 		goto out;
 	}
-	if (git_index_write(index) < 0)
-		fprintf(stderr, "warning: the box is made, but the index could not be written: %s\n"
-			"hint: run 'git reset' to refresh it\n", git_error_last() ? git_error_last()->message : "");
+	if (git_index_write(index) < 0) {
+		warning("the box is made, but the index could not be written: %s",
+			git_error_last() ? git_error_last()->message : "");
+		hint("run 'git reset' to refresh it");
+	}
 	ret = 0;
 out:
 	free(message);
@@ -632,23 +634,23 @@ static void report(const struct box *b, const char *path, const struct event_res
 		json_decref(o);
 		return;
 	}
-	printf("Initialized git box '%s' in %s\n", b->policy.name, path);
-	printf("  id       %s\n", id);
-	printf("  manifest sha256 %s%s\n", manifest, r->signature.len ? " (signed)" : "");
-	printf("  branch   %s\n", b->policy.branch);
+	printf_ln("Initialized git box '%s' in %s", b->policy.name, path);
+	printf_ln("  id       %s", id);
+	printf_ln("  manifest sha256 %s%s", manifest, r->signature.len ? " (signed)" : "");
+	printf_ln("  branch   %s", b->policy.branch);
 	for (size_t i = 0; i < b->policy.inputs.nr; i++) {
 		size_t files = 0;
 		uint64_t bytes = 0;
 
 		box_count_path(&files, &bytes, b, &b->tip, b->policy.inputs.items[i]);
-		printf("  %-8s %s (%zu file%s, read-only)\n", i ? "" : "inputs", b->policy.inputs.items[i],
-		       files, files == 1 ? "" : "s");
+		printf_ln("  %-8s %s (%zu file%s, read-only)", i ? "" : "inputs", b->policy.inputs.items[i],
+			  files, files == 1 ? "" : "s");
 	}
 	for (size_t i = 0; i < b->policy.outputs.nr; i++)
-		printf("  %-8s %s\n", i ? "" : "outputs", b->policy.outputs.items[i]);
+		printf_ln("  %-8s %s", i ? "" : "outputs", b->policy.outputs.items[i]);
 	fflush(stdout);
 	event_stamp_print(stamp, "init", &b->id);
-	printf("next: add your code and commit; 'git box status' shows where the box stands\n");
+	printf_ln("next: add your code and commit; 'git box status' shows where the box stands");
 }
 
 static int parse_init_options(struct init_options *o, int argc, char **argv, int *exit_code)

@@ -73,15 +73,15 @@ int cmd_install(int argc, char **argv)
 		ret = print_json(o);
 		json_decref(o);
 	} else {
-		printf("git box installed for '%s'\n", box.policy.name);
+		printf_ln("git box installed for '%s'", box.policy.name);
 		for (size_t i = 0; i < report.hooks_written.nr; i++)
-			printf("  hook    %s\n", report.hooks_written.items[i]);
+			printf_ln("  hook    %s", report.hooks_written.items[i]);
 		for (size_t i = 0; i < report.config_added.nr; i++)
-			printf("  config  %s\n", report.config_added.items[i]);
+			printf_ln("  config  %s", report.config_added.items[i]);
 		if (!report.hooks_written.nr && !report.config_added.nr)
-			printf("  (everything was already in place)\n");
+			printf_ln("  (everything was already in place)");
 		if (tightened)
-			printf("  made %zu input path%s read-only\n", tightened, tightened == 1 ? "" : "s");
+			printf_ln("  made %zu input path%s read-only", tightened, tightened == 1 ? "" : "s");
 		ret = BOX_OK;
 	}
 	if (finish_stdout())

@@ -41,36 +41,37 @@ static void print_event(const struct box_event *e, const struct event_view *v, c
 
 	sha256_hex(hex, e->payload_sha256);
 	if (e->invalid) {
-		printf("? %s\n", git_oid_tostr_s(&e->commit));
-		printf("    not a manifest: %s\n", e->invalid);
+		printf_ln("? %s", git_oid_tostr_s(&e->commit));
+		printf_ln("    not a manifest: %s", e->invalid);
 		return;
 	}
-	printf("%s %s %s\n", e->manifest.event, git_oid_tostr_s(&e->commit), e->manifest.time);
+	printf_ln("%s %s %s", e->manifest.event, git_oid_tostr_s(&e->commit), e->manifest.time);
 	if (e->manifest.message)
-		printf("    message    %s\n", e->manifest.message);
-	printf("    manifest   sha256 %s\n", hex);
+		printf_ln("    message    %s", e->manifest.message);
+	printf_ln("    manifest   sha256 %s", hex);
 	if (v->signature_error)
-		printf("    signed     BAD: %s\n", v->signature_error);
+		printf_ln("    signed     BAD: %s", v->signature_error);
 	else if (!v->checks.nr)
-		printf("    signed     no\n");
+		printf_ln("    signed     no");
 	for (size_t i = 0; i < v->checks.nr; i++) {
 		buf_reset(&line);
 		sign_check_describe(&line, &v->checks.items[i]);
-		printf("    signed     %s\n", line.ptr);
+		printf_ln("    signed     %s", line.ptr);
 	}
 	for (size_t i = 0; i < v->tags.nr; i++)
-		printf("    timestamp  %s\n", v->tags.items[i]);
+		printf_ln("    timestamp  %s", v->tags.items[i]);
 	if (!strcmp(e->manifest.event, "seal") && p->quorum) {
 		struct strlist missing = STRLIST_INIT;
 		size_t have = sign_quorum(&v->checks, &p->signers, &missing);
 
-		printf("    quorum     %zu of %d", have, p->quorum);
+		buf_reset(&line);
+		buf_addf(&line, "%zu of %d", have, p->quorum);
 		if ((int)have < p->quorum) {
-			printf("; not signed yet by:");
+			buf_adds(&line, "; not signed yet by:");
 			for (size_t i = 0; i < missing.nr; i++)
-				printf(" %s", missing.items[i]);
+				buf_addf(&line, " %s", missing.items[i]);
 		}
-		printf("\n");
+		printf_ln("    quorum     %s", line.ptr);
 		strlist_release(&missing);
 	}
 	buf_release(&line);
@@ -179,11 +180,12 @@ int cmd_log(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < ev.nr; i++) {
 			if (i)
-				printf("\n");
+				putchar('\n');
 			print_event(&ev.items[i], &views[i], &box.policy);
 		}
-		printf("\nstate: %s; %zu event%s; chain %s\n", box_state_name(state), ev.nr,
-		       ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
+		putchar('\n');
+		printf_ln("state: %s; %zu event%s; chain %s", box_state_name(state), ev.nr,
+			  ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
 	}
 	if (finish_stdout())
 		goto out;

@@ -435,14 +435,14 @@ static int report(const struct restore *r, int json)
 	for (size_t i = 0; i < r->restored.nr; i++) {
 		struct buf q = BUF_INIT;
 
-		printf("restored '%s'\n", quote_for_message(&q, r->restored.items[i]));
+		printf_ln("restored '%s'", quote_for_message(&q, r->restored.items[i]));
 		buf_release(&q);
 	}
 	if (r->tightened)
-		printf("made %zu folder%s read-only again\n", r->tightened, r->tightened == 1 ? "" : "s");
+		printf_ln("made %zu folder%s read-only again", r->tightened, r->tightened == 1 ? "" : "s");
 	if (!r->restored.nr && !r->failed.nr && !r->tightened)
-		printf("nothing to restore: %zu input%s as frozen\n", r->unchanged.nr,
-		       r->unchanged.nr == 1 ? " is" : "s are");
+		printf_ln("nothing to restore: %zu input%s as frozen", r->unchanged.nr,
+			  r->unchanged.nr == 1 ? " is" : "s are");
 	return 0;
 }
 

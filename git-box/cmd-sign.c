@@ -92,13 +92,13 @@ static void report(const struct box *b, const struct box_event *e, const struct 
 		print_json(j);
 		json_decref(j);
 	} else {
-		printf("Signed %s %s\n", e->manifest.event, git_oid_tostr_s(&e->commit));
-		printf("  signer    %s%s%s as %s, \"%s\"\n", signer->key.uid ? signer->key.uid : "",
-		       signer->key.uid ? " " : "", signer->key.fpr, role, reason);
-		printf("  signatures %zu\n", all.nr);
+		printf_ln("Signed %s %s", e->manifest.event, git_oid_tostr_s(&e->commit));
+		printf_ln("  signer    %s%s%s as %s, \"%s\"", signer->key.uid ? signer->key.uid : "",
+			  signer->key.uid ? " " : "", signer->key.fpr, role, reason);
+		printf_ln("  signatures %zu", all.nr);
 		if (is_seal && b->policy.quorum)
-			printf("  quorum    %zu of %d%s\n", have, b->policy.quorum,
-			       (int)have >= b->policy.quorum ? ": the seal is complete" : "");
+			printf_ln("  quorum    %zu of %d%s", have, b->policy.quorum,
+				  (int)have >= b->policy.quorum ? ": the seal is complete" : "");
 	}
 	free(all.items);
 	strlist_release(&missing);

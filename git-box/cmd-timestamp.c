@@ -117,21 +117,21 @@ static void print_stamp(const struct tsa_stamp *s, const char *event, const char
 	struct buf q = BUF_INIT;
 
 	if (!s->url) {
-		printf("'%s' already timestamps the %s event on %s\n", s->tag, event, short_id);
+		printf_ln("'%s' already timestamps the %s event on %s", s->tag, event, short_id);
 		return;
 	}
 	if (!s->stored) {
-		printf("'%s', stored meanwhile by another stamper, timestamps the %s event on %s; "
-		       "this answer was not stored\n", s->tag, event, short_id);
+		printf_ln("'%s', stored meanwhile by another stamper, timestamps the %s event on %s; "
+			  "this answer was not stored", s->tag, event, short_id);
 		return;
 	}
-	printf("timestamped the %s event on %s as '%s'\n", event, short_id, s->tag);
-	printf("tsa       %s\n", s->url);
-	printf("name      %s\n", quote_for_message(&q, s->token.tsa_name));
+	printf_ln("timestamped the %s event on %s as '%s'", event, short_id, s->tag);
+	printf_ln("tsa       %s", s->url);
+	printf_ln("name      %s", quote_for_message(&q, s->token.tsa_name));
 	if (strcmp(s->token.tsa_name, s->token.signer))
-		printf("signer    %s\n", quote_for_message(&q, s->token.signer));
-	printf("time      %s\n", s->token.gen_time_text);
-	printf("serial    %s\n", s->token.serial);
+		printf_ln("signer    %s", quote_for_message(&q, s->token.signer));
+	printf_ln("time      %s", s->token.gen_time_text);
+	printf_ln("serial    %s", s->token.serial);
 	buf_release(&q);
 }
 
@@ -165,7 +165,7 @@ void event_stamp_print(const struct event_stamp *s, const char *event, const git
 		error("%s", s->error);
 	for (size_t i = 0; i < s->stamp.attempts_nr; i++)
 		error("%s", s->stamp.attempts[i].error);
-	fprintf(stderr, "timestamp pending; run 'git box timestamp %s'\n", short_id);
+	fprintf_ln(stderr, "timestamp pending; run 'git box timestamp %s'", short_id);
 }
 
 json_t *event_stamp_json(const struct event_stamp *s, const char *event, const git_oid *commit)
@@ -264,7 +264,7 @@ int cmd_timestamp(int argc, char **argv)
 			ret = print_json(j) ? BOX_ERROR : BOX_OK;
 			json_decref(j);
 		} else {
-			printf("nothing to timestamp: every event on the box branch has a timestamp tag\n");
+			printf_ln("nothing to timestamp: every event on the box branch has a timestamp tag");
 			ret = BOX_OK;
 		}
 		goto done;

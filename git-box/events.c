@@ -848,6 +848,7 @@ void event_result_describe(struct buf *out, const struct event_result *r)
 {
 	const struct manifest *m = &r->manifest;
 	char hex[SHA256_HEX_LEN + 1];
+	struct buf uid = BUF_INIT, reason = BUF_INIT;
 
 	sha256_hex(hex, r->payload_sha256);
 	buf_addf(out, "%s %s\n", m->event, git_oid_tostr_s(&r->commit));
@@ -857,11 +858,16 @@ void event_result_describe(struct buf *out, const struct event_result *r)
 	buf_addf(out, "  hashed    %zu blob%s (%zu from the cache)\n", r->stats.blobs,
 		 r->stats.blobs == 1 ? "" : "s", r->stats.cached);
 	buf_addf(out, "  manifest  sha256 %s\n", hex);
+	/* A key's uid and a reason may hold a newline: it must not pass for one of these lines. */
 	if (r->signature.len)
-		buf_addf(out, "  signed    %s%s%s as %s, \"%s\"\n", r->signer.uid ? r->signer.uid : "",
-			 r->signer.uid ? " " : "", r->signer.fpr, r->role, r->reason);
+		buf_addf(out, "  signed    %s%s%s as %s, \"%s\"\n",
+			 r->signer.uid ? quote_for_message(&uid, r->signer.uid) : "",
+			 r->signer.uid ? " " : "", r->signer.fpr, r->role,
+			 quote_for_message(&reason, r->reason ? r->reason : ""));
 	else
 		buf_addf(out, "  signed    no (the policy does not sign %s events)\n", m->event);
+	buf_release(&uid);
+	buf_release(&reason);
 }
 
 json_t *event_result_json(const struct event_result *r)
