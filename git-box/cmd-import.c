@@ -177,8 +177,8 @@ static void report(const struct box *b, const git_oid *commit, const char *dest,
 			bytes += r->manifest.inputs.items[i].size;
 	}
 	if (json) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s, s:o}", "commit", git_oid_tostr_s(commit),
-				      "to", dest, "files", (json_int_t)files, "bytes", (json_int_t)bytes,
+		json_t *j = json_pack("{s:s, s:o, s:I, s:I, s:s, s:o}", "commit", git_oid_tostr_s(commit),
+				      "to", json_text(dest), "files", (json_int_t)files, "bytes", (json_int_t)bytes,
 				      "state", "CREATED", "manifest", event_result_json(r));
 
 		if (stamp->wanted)

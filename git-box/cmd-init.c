@@ -623,8 +623,8 @@ static void report(const struct box *b, const char *path, const struct event_res
 		}
 		for (size_t i = 0; i < b->policy.outputs.nr; i++)
 			json_array_append_new(outputs, json_string(b->policy.outputs.items[i]));
-		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "name", b->policy.name, "id", id,
-			      "path", path, "branch", b->policy.branch, "inputs", inputs, "outputs", outputs,
+		o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "name", b->policy.name, "id", id,
+			      "path", json_text(path), "branch", b->policy.branch, "inputs", inputs, "outputs", outputs,
 			      "state", "CREATED");
 		json_object_set_new(o, "manifest_sha256", json_string(manifest));
 		json_object_set_new(o, "signed", json_boolean(r->signature.len > 0));

@@ -86,16 +86,17 @@ static json_t *event_json(const struct box_event *e, const struct event_view *v,
 	for (size_t i = 0; i < v->checks.nr; i++)
 		json_array_append_new(sigs, sign_check_json(&v->checks.items[i]));
 	for (size_t i = 0; i < v->tags.nr; i++)
-		json_array_append_new(tags, json_string(v->tags.items[i]));
+		json_array_append_new(tags, json_text(v->tags.items[i]));
 	if (e->invalid)
-		return json_pack("{s:n, s:s, s:s, s:s, s:o, s:o}", "event", "commit", git_oid_tostr_s(&e->commit),
-				 "payload_sha256", hex, "invalid", e->invalid, "signatures", sigs, "timestamps", tags);
+		return json_pack("{s:n, s:s, s:s, s:o, s:o, s:o}", "event", "commit", git_oid_tostr_s(&e->commit),
+				 "payload_sha256", hex, "invalid", json_text(e->invalid), "signatures", sigs,
+				 "timestamps", tags);
 	sha256_hex(previous, e->manifest.previous);
-	o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:o, s:o, s:s?}",
+	o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:o, s:o, s:o?}",
 		      "event", e->manifest.event, "commit", git_oid_tostr_s(&e->commit),
 		      "time", e->manifest.time, "message", e->manifest.message, "payload_sha256", hex,
 		      "previous", e->manifest.has_previous ? previous : NULL,
-		      "signatures", sigs, "timestamps", tags, "signatures_error", v->signature_error);
+		      "signatures", sigs, "timestamps", tags, "signatures_error", json_text(v->signature_error));
 	if (!strcmp(e->manifest.event, "seal") && p->quorum) {
 		struct strlist missing = STRLIST_INIT;
 		size_t have = sign_quorum(&v->checks, &p->signers, &missing);
@@ -171,7 +172,7 @@ int cmd_log(int argc, char **argv)
 		for (size_t i = 0; i < ev.nr; i++)
 			json_array_append_new(events, event_json(&ev.items[i], &views[i], &box.policy));
 		for (size_t i = 0; i < problems.nr; i++)
-			json_array_append_new(probs, json_string(problems.items[i]));
+			json_array_append_new(probs, json_text(problems.items[i]));
 		o = json_pack("{s:s, s:s, s:s, s:{s:b, s:o}, s:o}", "name", box.policy.name,
 			      "box", git_oid_tostr_s(&box.id), "state", box_state_name(state),
 			      "chain", "intact", !broken, "problems", probs, "events", events);

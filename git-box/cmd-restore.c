@@ -422,9 +422,9 @@ static int report(const struct restore *r, int json)
 		int ret;
 
 		for (size_t i = 0; i < r->restored.nr; i++)
-			json_array_append_new(restored, json_string(r->restored.items[i]));
+			json_array_append_new(restored, json_text(r->restored.items[i]));
 		for (size_t i = 0; i < r->unchanged.nr; i++)
-			json_array_append_new(unchanged, json_string(r->unchanged.items[i]));
+			json_array_append_new(unchanged, json_text(r->unchanged.items[i]));
 		json_object_set_new(o, "restored", restored);
 		json_object_set_new(o, "unchanged", unchanged);
 		json_object_set_new(o, "folders_made_read_only", json_integer((json_int_t)r->tightened));

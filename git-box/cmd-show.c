@@ -98,8 +98,8 @@ static int show_json(const git_oid *commit, const struct buf *payload, const str
 	sha256_hex(hex, digest);
 	for (size_t i = 0; i < checks->nr; i++)
 		json_array_append_new(sigs, sign_check_json(&checks->items[i]));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:s?}", "commit", git_oid_tostr_s(commit), "payload_sha256", hex,
-		      "manifest", manifest, "signatures", sigs, "signatures_error", signature_error);
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o?}", "commit", git_oid_tostr_s(commit), "payload_sha256", hex,
+		      "manifest", manifest, "signatures", sigs, "signatures_error", json_text(signature_error));
 	ret = print_json(o) ? BOX_ERROR : BOX_OK;
 	json_decref(o);
 	return ret;

@@ -80,9 +80,9 @@ static void report(const struct box *b, const struct box_event *e, const struct 
 
 		for (size_t i = 0; i < missing.nr; i++)
 			json_array_append_new(m, json_string(missing.items[i]));
-		j = json_pack("{s:s, s:s, s:{s:s, s:s?, s:s, s:s}, s:I}",
+		j = json_pack("{s:s, s:s, s:{s:s, s:o?, s:s, s:s}, s:I}",
 			      "event", e->manifest.event, "commit", git_oid_tostr_s(&e->commit),
-			      "signature", "fingerprint", signer->key.fpr, "uid", signer->key.uid,
+			      "signature", "fingerprint", signer->key.fpr, "uid", json_text(signer->key.uid),
 			      "role", role, "reason", reason, "signatures", (json_int_t)all.nr);
 		if (is_seal)
 			json_object_set_new(j, "quorum", json_pack("{s:i, s:I, s:o}", "required", b->policy.quorum,

@@ -205,7 +205,7 @@ static json_t *pairs_json(const struct strlist *paths, const struct strlist *val
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < paths->nr; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "path", paths->items[i],
+		json_array_append_new(a, json_pack("{s:o, s:s}", "path", json_text(paths->items[i]),
 						   key, values->items[i]));
 	return a;
 }
@@ -237,7 +237,7 @@ static json_t *strlist_json(const struct strlist *l)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < l->nr; i++)
-		json_array_append_new(a, json_string(l->items[i]));
+		json_array_append_new(a, json_text(l->items[i]));
 	return a;
 }
 
@@ -384,13 +384,14 @@ static json_t *event_status_json(const struct event_status *s, const struct box 
 	git_oid_tostr(pending_id, sizeof(pending_id), &s->pending);
 
 	for (size_t i = 0; i < s->missing.nr; i++)
-		json_array_append_new(missing, json_pack("{s:s, s:s?}", "fingerprint", s->missing.items[i],
-							 "uid", *s->missing_uids.items[i] ? s->missing_uids.items[i] : NULL));
+		json_array_append_new(missing, json_pack("{s:s, s:o?}", "fingerprint", s->missing.items[i],
+							 "uid", json_text(*s->missing_uids.items[i] ?
+									  s->missing_uids.items[i] : NULL)));
 	for (size_t i = 0; i < s->unsigned_commits.nr; i++)
 		json_array_append_new(unsigned_commits, json_string(s->unsigned_commits.items[i]));
-	return json_pack("{s:I, s:b, s:s?, s:s?, s:s?, s:s?, s:{s:i, s:I, s:o}, s:o}",
+	return json_pack("{s:I, s:b, s:o?, s:s?, s:s?, s:s?, s:{s:i, s:I, s:o}, s:o}",
 			 "count", (json_int_t)s->ev.nr, "chain_intact", s->ev.have_notes && !s->broken,
-			 "problem", s->problem,
+			 "problem", json_text(s->problem),
 			 "last", last ? last_id : NULL,
 			 "sealed_at", s->sealed ? seal_id : NULL,
 			 "interrupted_seal", s->interrupted ? pending_id : NULL,

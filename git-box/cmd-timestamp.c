@@ -84,7 +84,7 @@ static json_t *stamp_json(const struct tsa_stamp *s, const char *event, const gi
 	json_t *o = json_object(), *attempts = json_array();
 
 	json_object_set_new(o, "stored", json_boolean(s->stored));
-	json_object_set_new(o, "tag", s->tag ? json_string(s->tag) : json_null());
+	json_object_set_new(o, "tag", s->tag ? json_text(s->tag) : json_null());
 	json_object_set_new(o, "event", event ? json_string(event) : json_null());
 	json_object_set_new(o, "commit", found ? json_string(git_oid_tostr(hex, sizeof(hex), commit))
 			    : json_null());
@@ -96,18 +96,18 @@ static json_t *stamp_json(const struct tsa_stamp *s, const char *event, const gi
 					    json_string(outcome_name(s->token.checks[i].outcome)));
 		json_object_set_new(o, "payload_sha256", json_string(s->payload_sha256));
 		json_object_set_new(o, "tsa", json_string(s->url));
-		json_object_set_new(o, "tsa_name", json_string(s->token.tsa_name));
-		json_object_set_new(o, "signer", json_string(s->token.signer));
+		json_object_set_new(o, "tsa_name", json_text(s->token.tsa_name));
+		json_object_set_new(o, "signer", json_text(s->token.signer));
 		json_object_set_new(o, "gen_time", json_string(s->token.gen_time_text));
-		json_object_set_new(o, "serial", json_string(s->token.serial));
-		json_object_set_new(o, "policy", json_string(s->token.policy));
-		json_object_set_new(o, "hash", json_string(s->token.hash));
+		json_object_set_new(o, "serial", json_text(s->token.serial));
+		json_object_set_new(o, "policy", json_text(s->token.policy));
+		json_object_set_new(o, "hash", json_text(s->token.hash));
 		json_object_set_new(o, "checks", checks);
 	}
 	for (size_t i = 0; i < s->attempts_nr; i++)
-		json_array_append_new(attempts, json_pack("{s:s, s:s, s:s?}",
+		json_array_append_new(attempts, json_pack("{s:s, s:s, s:o?}",
 			"tsa", s->attempts[i].url, "result", result_name(s->attempts[i].result),
-			"error", s->attempts[i].error));
+			"error", json_text(s->attempts[i].error)));
 	json_object_set_new(o, "attempts", attempts);
 	return o;
 }
@@ -176,7 +176,7 @@ json_t *event_stamp_json(const struct event_stamp *s, const char *event, const g
 		return NULL;
 	j = stamp_json(&s->stamp, event, commit, 1);
 	json_object_set_new(j, "pending", json_boolean(s->result != TSA_OK));
-	json_object_set_new(j, "error", s->error ? json_string(s->error) : json_null());
+	json_object_set_new(j, "error", s->error ? json_text(s->error) : json_null());
 	return j;
 }
 

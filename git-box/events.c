@@ -879,8 +879,9 @@ json_t *event_result_json(const struct event_result *r)
 	sha256_hex(hex, r->payload_sha256);
 	sha256_hex(previous, m->previous);
 	if (r->signature.len)
-		signature = json_pack("{s:s, s:s?, s:s, s:s}", "fingerprint", r->signer.fpr,
-				      "uid", r->signer.uid, "role", r->role, "reason", r->reason);
+		signature = json_pack("{s:s, s:o?, s:s, s:o}", "fingerprint", r->signer.fpr,
+				      "uid", json_text(r->signer.uid), "role", r->role,
+				      "reason", json_text(r->reason));
 	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:o}",
 			 "event", m->event, "commit", git_oid_tostr_s(&r->commit),
 			 "payload_sha256", hex, "previous", m->has_previous ? previous : NULL,
