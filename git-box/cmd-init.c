@@ -70,17 +70,32 @@ struct target {
 
 /* ---- the policy ---------------------------------------------------------- */
 
-/* A YAML double-quoted scalar: safe for any name or path a person types. */
+/*
+ * A YAML double-quoted scalar: safe for any name or path a person types.
+ * What a terminal would not show as it is goes in as an escape, so that
+ * the policy holds what was given and the policy's rules judge it: YAML
+ * would fold a raw NEL, LS or PS into a space.
+ */
 static void yaml_quote(struct buf *out, const char *s)
 {
+	size_t len = strlen(s);
+
 	buf_addch(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_addf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_addf(out, "\\x%02x", *p);
+	while (len) {
+		uint32_t cp;
+		int32_t unsafe;
+		size_t n = utf8_decode(s, len, &cp);
+
+		if (!n)
+			buf_addch(out, *s), n = 1;   /* not UTF-8: the YAML reader refuses it */
+		else if (cp == '"' || cp == '\\')
+			buf_addf(out, "\\%c", (char)cp);
+		else if (!escape_find(s, n, &unsafe))
+			buf_addf(out, cp > 0xffff ? "\\U%08X" : "\\u%04X", (unsigned)cp);
 		else
-			buf_addch(out, (char)*p);
+			buf_add(out, s, n);
+		s += n;
+		len -= n;
 	}
 	buf_addch(out, '"');
 }
