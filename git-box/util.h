@@ -89,7 +89,7 @@ int utf8_valid(const char *s, size_t n);
 
 /*
  * Text from a repository, a bundle, a key or a token, made harmless to
- * show (git-box(1), UNTRUSTED TEXT); appended to `out`.
+ * show (git-box(1), OUTPUT); appended to `out`.
  *
  * ESCAPE_TERMINAL, for every line shown to people (output.h prints each
  * through it): printable ASCII and UTF-8 text are kept; a newline is

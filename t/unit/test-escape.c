@@ -1,9 +1,9 @@
 /*
- * The one escaping function (util.h, escape_text()) that every line for a
- * terminal goes through, git-box(1) UNTRUSTED TEXT: what it keeps, what
- * it shows escaped and how, on every class of character, on bytes that
- * are not UTF-8 and on the code points at the edges of each class; and
- * json_text(), which keeps JSON exact and valid.
+ * The one escaping function (util.h, escape_text()) that every line for
+ * a terminal goes through, as git-box(1) documents it under OUTPUT: what
+ * it keeps, what it shows escaped and how, for every class of character,
+ * bytes that are not UTF-8 and the code points at the edges of each
+ * class; and json_text(), which keeps JSON exact and valid.
  */
 #include <stdio.h>
 #include <string.h>
