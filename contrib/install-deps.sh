@@ -3,11 +3,12 @@
 # As root: installs what is missing. Otherwise: prints what to install.
 set -e
 
-# time: peak memory in the filter's tests; git-lfs: a peer in bench/.
+# time: peak memory in the filter's tests; git-lfs: a peer in bench/;
+# jq: the tests read the JSON reports with it.
 packages="build-essential pkgconf git gnupg openssl ca-certificates
 libgit2-dev libssl-dev libgpgme-dev libyaml-dev libarchive-dev
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
-check sharness perl asciidoctor man-db zstd curl python3 time git-lfs strace"
+check sharness perl asciidoctor man-db zstd curl python3 time git-lfs strace jq"
 
 missing=
 for p in $packages; do

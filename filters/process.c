@@ -563,7 +563,7 @@ int cmd_filter_process(int argc, char **argv)
 	readonly_filter_ops(&ops, guard);
 	f = filter_new(&ops);
 	if (filter_run(f) < 0) {
-		fprintf(stderr, "fatal: filter-process: %s\n", box_error_last());
+		fprintf_ln(stderr, "fatal: filter-process: %s", box_error_last());
 		exit_code = BOX_ERROR;
 	}
 	filter_free(f);

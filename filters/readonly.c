@@ -228,7 +228,7 @@ struct readonly_filter *readonly_filter_new(void)
 	f->box = (struct box)BOX_INIT;
 	f->sha1 = EVP_MD_CTX_new();
 	if (!f->sha1) {
-		fprintf(stderr, "fatal: out of memory\n");
+		fputs("fatal: out of memory\n", stderr);
 		exit(BOX_ERROR);
 	}
 	return f;

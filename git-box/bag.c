@@ -133,53 +133,6 @@ static const char *name_flaw_text(enum name_flaw f)
 	return "is not allowed";
 }
 
-/* Decode one UTF-8 sequence at s (n bytes left); returns its length, 0 if invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	} else if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-static int utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	uint32_t cp;
-
-	while (n) {
-		size_t len = utf8_decode(p, n, &cp);
-
-		if (!len)
-			return 0;
-		p += len;
-		n -= len;
-	}
-	return 1;
-}
-
 static enum name_flaw name_flaw(const char *name, uint64_t max_path, uint64_t max_depth)
 {
 	const unsigned char *p = (const unsigned char *)name;
@@ -210,7 +163,7 @@ static enum name_flaw name_flaw(const char *name, uint64_t max_path, uint64_t ma
 		return NAME_TOO_DEEP;
 	while (n) {
 		uint32_t cp;
-		size_t len = utf8_decode(p, n, &cp);
+		size_t len = utf8_decode((const char *)p, n, &cp);
 
 		if (!len)
 			return NAME_NOT_UTF8;

@@ -98,7 +98,7 @@ int cmd_checkpoint(int argc, char **argv)
 		struct buf text = BUF_INIT;
 
 		event_result_describe(&text, &r);
-		fputs(text.ptr, stdout);
+		print_lines(stdout, text.ptr, text.len);
 		buf_release(&text);
 		fflush(stdout);
 		event_stamp_print(&stamp, "checkpoint", &r.commit);

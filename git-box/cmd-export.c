@@ -195,7 +195,7 @@ static int run_verify(void *data, const struct hash_known *payload)
 		goto out;
 	}
 	report = verify_report_json(ev->report);
-	text = report ? json_dumps(report, JSON_SORT_KEYS | JSON_INDENT(2)) : NULL;
+	text = report ? json_dumps(report, JSON_REPORT_FLAGS) : NULL;
 	json_decref(report);
 	if (!text) {
 		box_error_set("cannot write the verify report");
@@ -220,8 +220,8 @@ static int report_json(const struct export_result *r, const git_oid *commit, con
 	sha256_hex(hex, r->sha256);
 	git_oid_tostr(commit_hex, sizeof(commit_hex), commit);
 	git_oid_tostr(box_hex, sizeof(box_hex), &b->id);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
-		      "file", r->file, "format", format_name(format), "commit", commit_hex, "box", box_hex,
+	o = json_pack("{s:o, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
+		      "file", json_text(r->file), "format", format_name(format), "commit", commit_hex, "box", box_hex,
 		      "bytes", (json_int_t)r->bytes, "payload_files", (json_int_t)r->payload_files,
 		      "payload_bytes", (json_int_t)r->payload_bytes, "sha256", hex,
 		      "verify", verify_verdict(vr));
@@ -345,9 +345,9 @@ int cmd_export(int argc, char **argv)
 	if (json) {
 		ret = report_json(&r, &commit, &box, format, &vr);
 	} else {
-		printf("Exported the %s event on %.12s to '%s': %" PRIu64 " file%s, %" PRIu64 " bytes\n",
-		       r.event, git_oid_tostr_s(&commit), r.file, r.payload_files,
-		       r.payload_files == 1 ? "" : "s", r.payload_bytes);
+		printf_ln("Exported the %s event on %.12s to '%s': %" PRIu64 " file%s, %" PRIu64 " bytes",
+			  r.event, git_oid_tostr_s(&commit), r.file, r.payload_files,
+			  r.payload_files == 1 ? "" : "s", r.payload_bytes);
 		ret = BOX_OK;
 	}
 	if (finish_stdout())

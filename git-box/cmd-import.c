@@ -177,8 +177,8 @@ static void report(const struct box *b, const git_oid *commit, const char *dest,
 			bytes += r->manifest.inputs.items[i].size;
 	}
 	if (json) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:s, s:o}", "commit", git_oid_tostr_s(commit),
-				      "to", dest, "files", (json_int_t)files, "bytes", (json_int_t)bytes,
+		json_t *j = json_pack("{s:s, s:o, s:I, s:I, s:s, s:o}", "commit", git_oid_tostr_s(commit),
+				      "to", json_text(dest), "files", (json_int_t)files, "bytes", (json_int_t)bytes,
 				      "state", "CREATED", "manifest", event_result_json(r));
 
 		if (stamp->wanted)
@@ -188,19 +188,19 @@ static void report(const struct box *b, const git_oid *commit, const char *dest,
 		json_decref(j);
 		return;
 	}
-	printf("Imported %zu file%s (%llu bytes) into %s of git box '%s'\n", files, files == 1 ? "" : "s",
-	       (unsigned long long)bytes, dest, b->policy.name);
+	printf_ln("Imported %zu file%s (%llu bytes) into %s of git box '%s'", files, files == 1 ? "" : "s",
+		  (unsigned long long)bytes, dest, b->policy.name);
 	{
 		struct buf text = BUF_INIT;
 
 		event_result_describe(&text, r);
-		fputs(text.ptr, stdout);
+		print_lines(stdout, text.ptr, text.len);
 		buf_release(&text);
 	}
 	fflush(stdout);
 	event_stamp_print(stamp, "import", commit);
-	printf("next: import more, or add your code and commit: the first commit starts the work "
-	       "and freezes the inputs\n");
+	printf_ln("next: import more, or add your code and commit: the first commit starts the work "
+		  "and freezes the inputs");
 }
 
 int cmd_import(int argc, char **argv)

@@ -71,17 +71,32 @@ struct target {
 
 /* ---- the policy ---------------------------------------------------------- */
 
-/* A YAML double-quoted scalar: safe for any name or path a person types. */
+/*
+ * A YAML double-quoted scalar: safe for any name or path a person types.
+ * What a terminal would not show as it is goes in as an escape, so that
+ * the policy holds what was given and the policy's rules judge it: YAML
+ * would fold a raw NEL, LS or PS into a space.
+ */
 static void yaml_quote(struct buf *out, const char *s)
 {
+	size_t len = strlen(s);
+
 	buf_addch(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_addf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_addf(out, "\\x%02x", *p);
+	while (len) {
+		uint32_t cp;
+		int32_t unsafe;
+		size_t n = utf8_decode(s, len, &cp);
+
+		if (!n)
+			buf_addch(out, *s), n = 1;   /* not UTF-8: the YAML reader refuses it */
+		else if (cp == '"' || cp == '\\')
+			buf_addf(out, "\\%c", (char)cp);
+		else if (!escape_find(s, n, &unsafe))
+			buf_addf(out, cp > 0xffff ? "\\U%08X" : "\\u%04X", (unsigned)cp);
 		else
-			buf_addch(out, (char)*p);
+			buf_add(out, s, n);
+		s += n;
+		len -= n;
 	}
 	buf_addch(out, '"');
 }
@@ -519,9 +534,11 @@ static int make_commit(git_oid *out, git_repository *repo, const struct policy *
 		box_error_from_git("cannot commit");
 		goto out;
 	}
-	if (git_index_write(index) < 0)
-		fprintf(stderr, "warning: the box is made, but the index could not be written: %s\n"
-			"hint: run 'git reset' to refresh it\n", git_error_last() ? git_error_last()->message : "");
+	if (git_index_write(index) < 0) {
+		warning("the box is made, but the index could not be written: %s",
+			git_error_last() ? git_error_last()->message : "");
+		hint("run 'git reset' to refresh it");
+	}
 	ret = 0;
 out:
 	free(message);
@@ -620,8 +637,8 @@ static void report(const struct box *b, const char *path, const struct event_res
 		}
 		for (size_t i = 0; i < b->policy.outputs.nr; i++)
 			json_array_append_new(outputs, json_string(b->policy.outputs.items[i]));
-		o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "name", b->policy.name, "id", id,
-			      "path", path, "branch", b->policy.branch, "inputs", inputs, "outputs", outputs,
+		o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "name", b->policy.name, "id", id,
+			      "path", json_text(path), "branch", b->policy.branch, "inputs", inputs, "outputs", outputs,
 			      "state", "CREATED");
 		json_object_set_new(o, "manifest_sha256", json_string(manifest));
 		json_object_set_new(o, "signed", json_boolean(r->signature.len > 0));
@@ -631,23 +648,23 @@ static void report(const struct box *b, const char *path, const struct event_res
 		json_decref(o);
 		return;
 	}
-	printf("Initialized git box '%s' in %s\n", b->policy.name, path);
-	printf("  id       %s\n", id);
-	printf("  manifest sha256 %s%s\n", manifest, r->signature.len ? " (signed)" : "");
-	printf("  branch   %s\n", b->policy.branch);
+	printf_ln("Initialized git box '%s' in %s", b->policy.name, path);
+	printf_ln("  id       %s", id);
+	printf_ln("  manifest sha256 %s%s", manifest, r->signature.len ? " (signed)" : "");
+	printf_ln("  branch   %s", b->policy.branch);
 	for (size_t i = 0; i < b->policy.inputs.nr; i++) {
 		size_t files = 0;
 		uint64_t bytes = 0;
 
 		box_count_path(&files, &bytes, b, &b->tip, b->policy.inputs.items[i]);
-		printf("  %-8s %s (%zu file%s, read-only)\n", i ? "" : "inputs", b->policy.inputs.items[i],
-		       files, files == 1 ? "" : "s");
+		printf_ln("  %-8s %s (%zu file%s, read-only)", i ? "" : "inputs", b->policy.inputs.items[i],
+			  files, files == 1 ? "" : "s");
 	}
 	for (size_t i = 0; i < b->policy.outputs.nr; i++)
-		printf("  %-8s %s\n", i ? "" : "outputs", b->policy.outputs.items[i]);
+		printf_ln("  %-8s %s", i ? "" : "outputs", b->policy.outputs.items[i]);
 	fflush(stdout);
 	event_stamp_print(stamp, "init", &b->id);
-	printf("next: add your code and commit; 'git box status' shows where the box stands\n");
+	printf_ln("next: add your code and commit; 'git box status' shows where the box stands");
 }
 
 static int parse_init_options(struct init_options *o, int argc, char **argv, int *exit_code)

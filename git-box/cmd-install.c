@@ -21,7 +21,7 @@ static json_t *strlist_json(const struct strlist *l)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < l->nr; i++)
-		json_array_append_new(a, json_string(l->items[i]));
+		json_array_append_new(a, json_text(l->items[i]));
 	return a;
 }
 
@@ -100,17 +100,17 @@ int cmd_install(int argc, char **argv)
 		ret = print_json(o);
 		json_decref(o);
 	} else {
-		printf("git box installed for '%s'\n", box.policy.name);
+		printf_ln("git box installed for '%s'", box.policy.name);
 		for (size_t i = 0; i < report.hooks_written.nr; i++)
-			printf("  hook    %s\n", report.hooks_written.items[i]);
+			printf_ln("  hook    %s", report.hooks_written.items[i]);
 		for (size_t i = 0; i < report.config_added.nr; i++)
-			printf("  config  %s\n", report.config_added.items[i]);
+			printf_ln("  config  %s", report.config_added.items[i]);
 		if (!has_id)
-			printf("  config  %s %s\n", BOX_ID_CONFIG, id);
+			printf_ln("  config  %s %s", BOX_ID_CONFIG, id);
 		if (!report.hooks_written.nr && !report.config_added.nr && has_id)
-			printf("  (everything was already in place)\n");
+			printf_ln("  (everything was already in place)");
 		if (tightened)
-			printf("  made %zu input path%s read-only\n", tightened, tightened == 1 ? "" : "s");
+			printf_ln("  made %zu input path%s read-only", tightened, tightened == 1 ? "" : "s");
 		ret = BOX_OK;
 	}
 	if (finish_stdout())

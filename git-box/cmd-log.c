@@ -43,36 +43,37 @@ static void print_event(const struct box_event *e, const struct event_view *v, c
 
 	sha256_hex(hex, e->payload_sha256);
 	if (e->invalid) {
-		printf("? %s\n", git_oid_tostr_s(&e->commit));
-		printf("    not a manifest: %s\n", e->invalid);
+		printf_ln("? %s", git_oid_tostr_s(&e->commit));
+		printf_ln("    not a manifest: %s", e->invalid);
 		return;
 	}
-	printf("%s %s %s\n", e->manifest.event, git_oid_tostr_s(&e->commit), e->manifest.time);
+	printf_ln("%s %s %s", e->manifest.event, git_oid_tostr_s(&e->commit), e->manifest.time);
 	if (e->manifest.message)
-		printf("    message    %s\n", e->manifest.message);
-	printf("    manifest   sha256 %s\n", hex);
+		printf_ln("    message    %s", e->manifest.message);
+	printf_ln("    manifest   sha256 %s", hex);
 	if (v->signature_error)
-		printf("    signed     BAD: %s\n", v->signature_error);
+		printf_ln("    signed     BAD: %s", v->signature_error);
 	else if (!v->checks.nr)
-		printf("    signed     no\n");
+		printf_ln("    signed     no");
 	for (size_t i = 0; i < v->checks.nr; i++) {
 		buf_reset(&line);
 		sign_check_describe(&line, &v->checks.items[i]);
-		printf("    signed     %s\n", line.ptr);
+		printf_ln("    signed     %s", line.ptr);
 	}
 	for (size_t i = 0; i < v->tags.nr; i++)
-		printf("    timestamp  %s\n", v->tags.items[i]);
+		printf_ln("    timestamp  %s", v->tags.items[i]);
 	if (!strcmp(e->manifest.event, "seal") && p->quorum) {
 		struct strlist missing = STRLIST_INIT;
 		size_t have = sign_quorum(&v->checks, &p->signers, &missing);
 
-		printf("    quorum     %zu of %d", have, p->quorum);
+		buf_reset(&line);
+		buf_addf(&line, "%zu of %d", have, p->quorum);
 		if ((int)have < p->quorum) {
-			printf("; not signed yet by:");
+			buf_adds(&line, "; not signed yet by:");
 			for (size_t i = 0; i < missing.nr; i++)
-				printf(" %s", missing.items[i]);
+				buf_addf(&line, " %s", missing.items[i]);
 		}
-		printf("\n");
+		printf_ln("    quorum     %s", line.ptr);
 		strlist_release(&missing);
 	}
 	buf_release(&line);
@@ -87,16 +88,17 @@ static json_t *event_json(const struct box_event *e, const struct event_view *v,
 	for (size_t i = 0; i < v->checks.nr; i++)
 		json_array_append_new(sigs, sign_check_json(&v->checks.items[i]));
 	for (size_t i = 0; i < v->tags.nr; i++)
-		json_array_append_new(tags, json_string(v->tags.items[i]));
+		json_array_append_new(tags, json_text(v->tags.items[i]));
 	if (e->invalid)
-		return json_pack("{s:n, s:s, s:s, s:s, s:o, s:o}", "event", "commit", git_oid_tostr_s(&e->commit),
-				 "payload_sha256", hex, "invalid", e->invalid, "signatures", sigs, "timestamps", tags);
+		return json_pack("{s:n, s:s, s:s, s:o, s:o, s:o}", "event", "commit", git_oid_tostr_s(&e->commit),
+				 "payload_sha256", hex, "invalid", json_text(e->invalid), "signatures", sigs,
+				 "timestamps", tags);
 	sha256_hex(previous, e->manifest.previous);
-	o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:o, s:o, s:s?}",
+	o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:o, s:o, s:o?}",
 		      "event", e->manifest.event, "commit", git_oid_tostr_s(&e->commit),
 		      "time", e->manifest.time, "message", e->manifest.message, "payload_sha256", hex,
 		      "previous", e->manifest.has_previous ? previous : NULL,
-		      "signatures", sigs, "timestamps", tags, "signatures_error", v->signature_error);
+		      "signatures", sigs, "timestamps", tags, "signatures_error", json_text(v->signature_error));
 	if (!strcmp(e->manifest.event, "seal") && p->quorum) {
 		struct strlist missing = STRLIST_INIT;
 		size_t have = sign_quorum(&v->checks, &p->signers, &missing);
@@ -181,7 +183,7 @@ int cmd_log(int argc, char **argv)
 		for (size_t i = 0; i < ev.nr; i++)
 			json_array_append_new(events, event_json(&ev.items[i], &views[i], &box.policy));
 		for (size_t i = 0; i < problems.nr; i++)
-			json_array_append_new(probs, json_string(problems.items[i]));
+			json_array_append_new(probs, json_text(problems.items[i]));
 		o = json_pack("{s:s, s:s, s:s, s:o, s:{s:b, s:o}, s:o}", "name", box.policy.name,
 			      "box", git_oid_tostr_s(&box.id), "state", box_state_name(state),
 			      "waiting_for", seal_lack_json(&lack),
@@ -191,16 +193,17 @@ int cmd_log(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < ev.nr; i++) {
 			if (i)
-				printf("\n");
+				putchar('\n');
 			print_event(&ev.items[i], &views[i], &box.policy);
 		}
 		struct buf waiting = BUF_INIT;
 
 		seal_lack_describe(&waiting, &lack, NULL);
-		printf("\nbox: %s\n", git_oid_tostr_s(&box.id));
-		printf("state: %s%s%s%s; %zu event%s; chain %s\n", box_state_name(state),
-		       waiting.len ? " (waiting for " : "", waiting.len ? waiting.ptr : "",
-		       waiting.len ? ")" : "", ev.nr, ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
+		putchar('\n');
+		printf_ln("box: %s", git_oid_tostr_s(&box.id));
+		printf_ln("state: %s%s%s%s; %zu event%s; chain %s", box_state_name(state),
+			  waiting.len ? " (waiting for " : "", waiting.len ? waiting.ptr : "",
+			  waiting.len ? ")" : "", ev.nr, ev.nr == 1 ? "" : "s", broken ? "BROKEN" : "intact");
 		buf_release(&waiting);
 	}
 	if (finish_stdout())

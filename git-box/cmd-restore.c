@@ -422,9 +422,9 @@ static int report(const struct restore *r, int json)
 		int ret;
 
 		for (size_t i = 0; i < r->restored.nr; i++)
-			json_array_append_new(restored, json_string(r->restored.items[i]));
+			json_array_append_new(restored, json_text(r->restored.items[i]));
 		for (size_t i = 0; i < r->unchanged.nr; i++)
-			json_array_append_new(unchanged, json_string(r->unchanged.items[i]));
+			json_array_append_new(unchanged, json_text(r->unchanged.items[i]));
 		json_object_set_new(o, "restored", restored);
 		json_object_set_new(o, "unchanged", unchanged);
 		json_object_set_new(o, "folders_made_read_only", json_integer((json_int_t)r->tightened));
@@ -435,14 +435,14 @@ static int report(const struct restore *r, int json)
 	for (size_t i = 0; i < r->restored.nr; i++) {
 		struct buf q = BUF_INIT;
 
-		printf("restored '%s'\n", quote_for_message(&q, r->restored.items[i]));
+		printf_ln("restored '%s'", quote_for_message(&q, r->restored.items[i]));
 		buf_release(&q);
 	}
 	if (r->tightened)
-		printf("made %zu folder%s read-only again\n", r->tightened, r->tightened == 1 ? "" : "s");
+		printf_ln("made %zu folder%s read-only again", r->tightened, r->tightened == 1 ? "" : "s");
 	if (!r->restored.nr && !r->failed.nr && !r->tightened)
-		printf("nothing to restore: %zu input%s as frozen\n", r->unchanged.nr,
-		       r->unchanged.nr == 1 ? " is" : "s are");
+		printf_ln("nothing to restore: %zu input%s as frozen", r->unchanged.nr,
+			  r->unchanged.nr == 1 ? " is" : "s are");
 	return 0;
 }
 

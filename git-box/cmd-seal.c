@@ -225,8 +225,8 @@ static int complete_seal(const struct box *b, const git_oid *pending, int json)
 		print_json(j);
 		json_decref(j);
 	} else {
-		printf("Completed the seal of git box '%s' at %s\n", b->policy.name, git_oid_tostr_s(pending));
-		printf("(an earlier 'git box seal' wrote its manifest but stopped before moving the branch)\n");
+		printf_ln("Completed the seal of git box '%s' at %s", b->policy.name, git_oid_tostr_s(pending));
+		printf_ln("(an earlier 'git box seal' wrote its manifest but stopped before moving the branch)");
 	}
 	return finish_stdout() ? BOX_ERROR : BOX_OK;
 }
@@ -265,24 +265,25 @@ static void report(const struct box *b, const struct event_result *r, const stru
 	} else {
 		struct buf text = BUF_INIT;
 
-		printf("Sealed git box '%s'\n", b->policy.name);
+		printf_ln("Sealed git box '%s'", b->policy.name);
 		event_result_describe(&text, r);
-		fputs(text.ptr, stdout);
+		print_lines(stdout, text.ptr, text.len);
 		fflush(stdout);
 		event_stamp_print(stamp, "seal", &r->commit);
 		if (b->policy.quorum) {
-			printf("  quorum    %d of %d signature%s", have, b->policy.quorum,
-			       b->policy.quorum == 1 ? "" : "s");
+			buf_reset(&text);
+			buf_addf(&text, "%d of %d signature%s", have, b->policy.quorum,
+				 b->policy.quorum == 1 ? "" : "s");
 			if (have < b->policy.quorum) {
-				printf("; may still sign:");
+				buf_adds(&text, "; may still sign:");
 				for (size_t i = 0; i < missing.nr; i++)
-					printf(" %s", missing.items[i]);
+					buf_addf(&text, " %s", missing.items[i]);
 			}
-			printf("\n");
+			printf_ln("  quorum    %s", text.ptr);
 		}
-		printf("next: %s\n", have < b->policy.quorum
-		       ? "the other signers run 'git box sign' in their clones and push refs/notes/box"
-		       : "the box is sealed: nothing more may be committed on its branch");
+		printf_ln("next: %s", have < b->policy.quorum
+			  ? "the other signers run 'git box sign' in their clones and push refs/notes/box"
+			  : "the box is sealed: nothing more may be committed on its branch");
 		buf_release(&text);
 	}
 	strlist_release(&missing);

@@ -2,10 +2,12 @@
  * git box show: one event's manifest and signatures. --payload and
  * --signatures print the stored bytes exactly, so that stock gpg checks
  * them: git box show --payload > m.json; git box show --signatures > m.asc;
- * gpg --verify m.asc m.json.
+ * gpg --verify m.asc m.json. On a terminal nobody pipes them to gpg:
+ * there they are shown escaped, line by line, as all other text is.
  */
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "events.h"
@@ -22,9 +24,11 @@ static const struct command_usage usage = { "show", synopsis };
 
 enum show_what { SHOW_SUMMARY, SHOW_PAYLOAD, SHOW_SIGNATURES, SHOW_JSON };
 
-static int write_exactly(const struct buf *b)
+static int write_stored(const struct buf *b)
 {
-	if (b->len && fwrite(b->ptr, 1, b->len, stdout) != b->len)
+	if (isatty(1))
+		print_lines(stdout, b->ptr, b->len);
+	else if (b->len && fwrite(b->ptr, 1, b->len, stdout) != b->len)
 		return error("cannot write to standard output");
 	return finish_stdout() ? BOX_ERROR : BOX_OK;
 }
@@ -36,10 +40,12 @@ static void print_class(const char *name, const struct manifest_files *f)
 
 	for (size_t i = 0; i < f->nr; i++)
 		bytes += f->items[i].size;
-	printf("\n%s: %zu file%s, %" PRIu64 " bytes\n", name, f->nr, f->nr == 1 ? "" : "s", bytes);
+	putchar('\n');
+	printf_ln("%s: %zu file%s, %" PRIu64 " bytes", name, f->nr, f->nr == 1 ? "" : "s", bytes);
 	for (size_t i = 0; i < f->nr; i++) {
 		sha256_hex(hex, f->items[i].sha256);
-		printf("  %s %06o %12" PRIu64 "  %s\n", hex, f->items[i].mode, f->items[i].size, f->items[i].path);
+		printf_ln("  %s %06o %12" PRIu64 "  %s", hex, f->items[i].mode, f->items[i].size,
+			  f->items[i].path);
 	}
 }
 
@@ -50,28 +56,28 @@ static void print_summary(const git_oid *commit, const struct manifest *m, const
 	char hex[SHA256_HEX_LEN + 1];
 	struct buf line = BUF_INIT;
 
-	printf("event     %s\n", m->event);
-	printf("commit    %s\n", git_oid_tostr_s(commit));
-	printf("box       %s (%s)\n", git_oid_tostr_s(&m->box), m->name);
-	printf("tree      %s\n", git_oid_tostr_s(&m->tree));
-	printf("time      %s\n", m->time);
+	printf_ln("event     %s", m->event);
+	printf_ln("commit    %s", git_oid_tostr_s(commit));
+	printf_ln("box       %s (%s)", git_oid_tostr_s(&m->box), m->name);
+	printf_ln("tree      %s", git_oid_tostr_s(&m->tree));
+	printf_ln("time      %s", m->time);
 	if (m->message)
-		printf("message   %s\n", m->message);
+		printf_ln("message   %s", m->message);
 	sha256_hex(hex, m->previous);
-	printf("previous  %s\n", m->has_previous ? hex : "none (the first event)");
+	printf_ln("previous  %s", m->has_previous ? hex : "none (the first event)");
 	sha256_hex(hex, m->policy);
-	printf("policy    sha256 %s\n", hex);
+	printf_ln("policy    sha256 %s", hex);
 	sha256_buffer(digest, payload->ptr, payload->len);
 	sha256_hex(hex, digest);
-	printf("manifest  sha256 %s (%zu bytes)\n", hex, payload->len);
+	printf_ln("manifest  sha256 %s (%zu bytes)", hex, payload->len);
 	if (signature_error)
-		printf("signed    BAD: %s\n", signature_error);
+		printf_ln("signed    BAD: %s", signature_error);
 	else if (!checks->nr)
-		printf("signed    no\n");
+		printf_ln("signed    no");
 	for (size_t i = 0; i < checks->nr; i++) {
 		buf_reset(&line);
 		sign_check_describe(&line, &checks->items[i]);
-		printf("signed    %s\n", line.ptr);
+		printf_ln("signed    %s", line.ptr);
 	}
 	print_class("inputs", &m->inputs);
 	print_class("outputs", &m->outputs);
@@ -92,8 +98,8 @@ static int show_json(const git_oid *commit, const struct buf *payload, const str
 	sha256_hex(hex, digest);
 	for (size_t i = 0; i < checks->nr; i++)
 		json_array_append_new(sigs, sign_check_json(&checks->items[i]));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:s?}", "commit", git_oid_tostr_s(commit), "payload_sha256", hex,
-		      "manifest", manifest, "signatures", sigs, "signatures_error", signature_error);
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o?}", "commit", git_oid_tostr_s(commit), "payload_sha256", hex,
+		      "manifest", manifest, "signatures", sigs, "signatures_error", json_text(signature_error));
 	ret = print_json(o) ? BOX_ERROR : BOX_OK;
 	json_decref(o);
 	return ret;
@@ -170,7 +176,7 @@ int cmd_show(int argc, char **argv)
 		goto out;
 	}
 	if (what == SHOW_PAYLOAD) {
-		ret = write_exactly(&payload);
+		ret = write_stored(&payload);
 		goto out;
 	}
 	if (what == SHOW_SIGNATURES) {
@@ -179,7 +185,7 @@ int cmd_show(int argc, char **argv)
 			ret = BOX_FAILED;
 			goto out;
 		}
-		ret = write_exactly(&signatures);
+		ret = write_stored(&signatures);
 		goto out;
 	}
 

@@ -80,9 +80,9 @@ static void report(const struct box *b, const struct box_event *e, const struct 
 
 		for (size_t i = 0; i < missing.nr; i++)
 			json_array_append_new(m, json_string(missing.items[i]));
-		j = json_pack("{s:s, s:s, s:{s:s, s:s?, s:s, s:s}, s:I}",
+		j = json_pack("{s:s, s:s, s:{s:s, s:o?, s:s, s:s}, s:I}",
 			      "event", e->manifest.event, "commit", git_oid_tostr_s(&e->commit),
-			      "signature", "fingerprint", signer->key.fpr, "uid", signer->key.uid,
+			      "signature", "fingerprint", signer->key.fpr, "uid", json_text(signer->key.uid),
 			      "role", role, "reason", reason, "signatures", (json_int_t)all.nr);
 		if (is_seal)
 			json_object_set_new(j, "quorum", json_pack("{s:i, s:I, s:o}", "required", b->policy.quorum,
@@ -92,13 +92,13 @@ static void report(const struct box *b, const struct box_event *e, const struct 
 		print_json(j);
 		json_decref(j);
 	} else {
-		printf("Signed %s %s\n", e->manifest.event, git_oid_tostr_s(&e->commit));
-		printf("  signer    %s%s%s as %s, \"%s\"\n", signer->key.uid ? signer->key.uid : "",
-		       signer->key.uid ? " " : "", signer->key.fpr, role, reason);
-		printf("  signatures %zu\n", all.nr);
+		printf_ln("Signed %s %s", e->manifest.event, git_oid_tostr_s(&e->commit));
+		printf_ln("  signer    %s%s%s as %s, \"%s\"", signer->key.uid ? signer->key.uid : "",
+			  signer->key.uid ? " " : "", signer->key.fpr, role, reason);
+		printf_ln("  signatures %zu", all.nr);
 		if (is_seal && b->policy.quorum)
-			printf("  quorum    %zu of %d%s\n", have, b->policy.quorum,
-			       (int)have >= b->policy.quorum ? ": the seal is complete" : "");
+			printf_ln("  quorum    %zu of %d%s", have, b->policy.quorum,
+				  (int)have >= b->policy.quorum ? ": the seal is complete" : "");
 	}
 	free(all.items);
 	strlist_release(&missing);

@@ -87,8 +87,8 @@ static void print_pending(const struct tsa_event *pending, size_t nr)
 
 	for (size_t i = 0; i < nr; i++) {
 		git_oid_tostr(id, sizeof(id), &pending[i].commit);
-		printf("timestamp pending: %s on %s; run 'git box timestamp %s'\n", pending[i].event,
-		       id, id);
+		printf_ln("timestamp pending: %s on %s; run 'git box timestamp %s'", pending[i].event,
+			  id, id);
 	}
 }
 
@@ -209,7 +209,7 @@ static json_t *pairs_json(const struct strlist *paths, const struct strlist *val
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < paths->nr; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "path", paths->items[i],
+		json_array_append_new(a, json_pack("{s:o, s:s}", "path", json_text(paths->items[i]),
 						   key, values->items[i]));
 	return a;
 }
@@ -220,8 +220,8 @@ static void print_pairs(const char *label, const struct strlist *paths,
 	struct buf q = BUF_INIT;
 
 	for (size_t i = 0; i < paths->nr; i++)
-		printf("%-9s %s (%s)\n", i ? "" : label, quote_for_message(&q, paths->items[i]),
-		       values->items[i]);
+		printf_ln("%-9s %s (%s)", i ? "" : label, quote_for_message(&q, paths->items[i]),
+			  values->items[i]);
 	buf_release(&q);
 }
 
@@ -241,25 +241,28 @@ static json_t *strlist_json(const struct strlist *l)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < l->nr; i++)
-		json_array_append_new(a, json_string(l->items[i]));
+		json_array_append_new(a, json_text(l->items[i]));
 	return a;
 }
 
 static void print_counts(const char *label, const struct path_count *counts, size_t nr)
 {
 	if (!nr)
-		printf("%-9s (none)\n", label);
+		printf_ln("%-9s (none)", label);
 	for (size_t i = 0; i < nr; i++)
-		printf("%-9s %s (%zu file%s, %" PRIu64 " bytes)\n", i ? "" : label, counts[i].path,
-		       counts[i].files, counts[i].files == 1 ? "" : "s", counts[i].bytes);
+		printf_ln("%-9s %s (%zu file%s, %" PRIu64 " bytes)", i ? "" : label, counts[i].path,
+			  counts[i].files, counts[i].files == 1 ? "" : "s", counts[i].bytes);
 }
 
 static void print_list(const char *label, const struct strlist *l)
 {
-	printf("%s", label);
+	struct buf line = BUF_INIT;
+
+	buf_adds(&line, label);
 	for (size_t i = 0; i < l->nr; i++)
-		printf("%s%s", i ? ", " : " ", l->items[i]);
-	printf("\n");
+		buf_addf(&line, "%s%s", i ? ", " : " ", l->items[i]);
+	printf_ln("%s", line.ptr);
+	buf_release(&line);
 }
 
 /* What the events say: their number, the chain, the seal and what it lacks, commits left unsigned. */
@@ -334,37 +337,41 @@ static void event_status_release(struct event_status *s)
 static void print_event_status(const struct event_status *s, const struct box *b)
 {
 	const struct box_event *last = box_events_last(&s->ev);
+	struct buf line = BUF_INIT;
 
 	if (!s->ev.have_notes)
-		printf("events    none here: fetch %s\n", BOX_NOTES_REF);
+		printf_ln("events    none here: fetch %s", BOX_NOTES_REF);
 	else
-		printf("events    %zu%s%s%s%.12s%s; chain %s\n", s->ev.nr, last ? " (last: " : "",
-		       last && !last->invalid ? last->manifest.event : "", last ? " at " : "",
-		       last ? git_oid_tostr_s(&last->commit) : "", last ? ")" : "",
-		       s->broken ? "BROKEN" : "intact");
+		printf_ln("events    %zu%s%s%s%.12s%s; chain %s", s->ev.nr, last ? " (last: " : "",
+			  last && !last->invalid ? last->manifest.event : "", last ? " at " : "",
+			  last ? git_oid_tostr_s(&last->commit) : "", last ? ")" : "",
+			  s->broken ? "BROKEN" : "intact");
 	if (s->broken)
-		printf("          %s\n", s->problem);
+		printf_ln("          %s", s->problem);
 	if (s->interrupted)
-		printf("seal      interrupted at %.12s: run 'git box seal' to complete it\n",
-		       git_oid_tostr_s(&s->pending));
+		printf_ln("seal      interrupted at %.12s: run 'git box seal' to complete it",
+			  git_oid_tostr_s(&s->pending));
 	if (s->sealed && b->policy.quorum) {
-		printf("quorum    %zu of %d signature%s", s->lack.have, b->policy.quorum,
-		       b->policy.quorum == 1 ? "" : "s");
+		buf_reset(&line);
+		buf_addf(&line, "%zu of %d signature%s", s->lack.have, b->policy.quorum,
+			 b->policy.quorum == 1 ? "" : "s");
 		if ((int)s->lack.have < b->policy.quorum) {
-			printf("; missing:");
+			buf_adds(&line, "; missing:");
 			for (size_t i = 0; i < s->lack.missing.nr; i++)
-				printf("%s %s%s%s%s", i ? "," : "", s->lack.missing.items[i],
-				       *s->missing_uids.items[i] ? " (" : "", s->missing_uids.items[i],
-				       *s->missing_uids.items[i] ? ")" : "");
+				buf_addf(&line, "%s %s%s%s%s", i ? "," : "", s->lack.missing.items[i],
+					 *s->missing_uids.items[i] ? " (" : "", s->missing_uids.items[i],
+					 *s->missing_uids.items[i] ? ")" : "");
 		}
-		printf("\n");
+		printf_ln("quorum    %s", line.ptr);
 	}
 	if (s->unsigned_commits.nr) {
-		printf("unsigned  %zu commit%s:", s->unsigned_commits.nr, s->unsigned_commits.nr == 1 ? "" : "s");
+		buf_reset(&line);
+		buf_addf(&line, "%zu commit%s:", s->unsigned_commits.nr, s->unsigned_commits.nr == 1 ? "" : "s");
 		for (size_t i = 0; i < s->unsigned_commits.nr; i++)
-			printf(" %.12s", s->unsigned_commits.items[i]);
-		printf("\n");
+			buf_addf(&line, " %.12s", s->unsigned_commits.items[i]);
+		printf_ln("unsigned  %s", line.ptr);
 	}
+	buf_release(&line);
 }
 
 static json_t *event_status_json(const struct event_status *s, const struct box *b)
@@ -379,13 +386,14 @@ static json_t *event_status_json(const struct event_status *s, const struct box 
 	git_oid_tostr(pending_id, sizeof(pending_id), &s->pending);
 
 	for (size_t i = 0; i < s->lack.missing.nr; i++)
-		json_array_append_new(missing, json_pack("{s:s, s:s?}", "fingerprint", s->lack.missing.items[i],
-							 "uid", *s->missing_uids.items[i] ? s->missing_uids.items[i] : NULL));
+		json_array_append_new(missing, json_pack("{s:s, s:o?}", "fingerprint", s->lack.missing.items[i],
+							 "uid", json_text(*s->missing_uids.items[i] ?
+									  s->missing_uids.items[i] : NULL)));
 	for (size_t i = 0; i < s->unsigned_commits.nr; i++)
 		json_array_append_new(unsigned_commits, json_string(s->unsigned_commits.items[i]));
-	return json_pack("{s:I, s:b, s:s?, s:s?, s:s?, s:s?, s:{s:i, s:I, s:o}, s:o}",
+	return json_pack("{s:I, s:b, s:o?, s:s?, s:s?, s:s?, s:{s:i, s:I, s:o}, s:o}",
 			 "count", (json_int_t)s->ev.nr, "chain_intact", s->ev.have_notes && !s->broken,
-			 "problem", s->problem,
+			 "problem", json_text(s->problem),
 			 "last", last ? last_id : NULL,
 			 "sealed_at", s->sealed ? seal_id : NULL,
 			 "interrupted_seal", s->interrupted ? pending_id : NULL,
@@ -400,9 +408,9 @@ static void print_state(enum box_state state, const struct event_status *s)
 
 	seal_lack_describe(&lack, &s->lack, &s->missing_uids);
 	if (state == BOX_SEALED && lack.len)
-		printf("state     %s (waiting for %s)\n", box_state_name(state), lack.ptr);
+		printf_ln("state     %s (waiting for %s)", box_state_name(state), lack.ptr);
 	else
-		printf("state     %s\n", box_state_name(state));
+		printf_ln("state     %s", box_state_name(state));
 	buf_release(&lack);
 }
 
@@ -581,9 +589,9 @@ int cmd_status(int argc, char **argv)
 		ret = print_json(o);
 		json_decref(o);
 	} else {
-		printf("box       %s\n", box.policy.name);
-		printf("id        %s\n", id);
-		printf("branch    %s\n", box.policy.branch);
+		printf_ln("box       %s", box.policy.name);
+		printf_ln("id        %s", id);
+		printf_ln("branch    %s", box.policy.branch);
 		print_state(state, &es);
 		print_counts("inputs", inputs, box.policy.inputs.nr);
 		print_counts("outputs", outputs, box.policy.outputs.nr);
@@ -593,17 +601,18 @@ int cmd_status(int argc, char **argv)
 			print_pairs("changed", &trouble.changed, &trouble.changes);
 			print_pairs("loosened", &trouble.loosened, &trouble.modes);
 			if (!inst.hooks_missing.nr && !inst.hooks_foreign.nr && !inst.hooks_outdated.nr)
-				printf("hooks     installed in %s\n", inst.hooks_dir);
+				printf_ln("hooks     installed in %s", inst.hooks_dir);
 			if (inst.hooks_missing.nr)
 				print_list("hooks     missing:", &inst.hooks_missing);
 			if (inst.hooks_outdated.nr)
 				print_list("hooks     outdated:", &inst.hooks_outdated);
 			if (inst.hooks_foreign.nr)
 				print_list("hooks     not git box's:", &inst.hooks_foreign);
-			printf("filter    %s\n", inst.filter ? "installed (required)" : "not installed");
+			printf_ln("filter    %s", inst.filter ? "installed (required)" : "not installed");
 			if (inst.remotes_missing.nr)
 				print_list("remotes   without the box refspecs:", &inst.remotes_missing);
-			printf("\nnext: %s\n", status_next(state, &inst, &trouble, &es, &box, pending_step));
+			putchar('\n');
+			printf_ln("next: %s", status_next(state, &inst, &trouble, &es, &box, pending_step));
 		}
 		ret = BOX_OK;
 	}

@@ -84,7 +84,7 @@ static json_t *stamp_json(const struct tsa_stamp *s, const char *event, const gi
 	json_t *o = json_object(), *attempts = json_array();
 
 	json_object_set_new(o, "stored", json_boolean(s->stored));
-	json_object_set_new(o, "tag", s->tag ? json_string(s->tag) : json_null());
+	json_object_set_new(o, "tag", s->tag ? json_text(s->tag) : json_null());
 	json_object_set_new(o, "event", event ? json_string(event) : json_null());
 	json_object_set_new(o, "commit", found ? json_string(git_oid_tostr(hex, sizeof(hex), commit))
 			    : json_null());
@@ -96,18 +96,18 @@ static json_t *stamp_json(const struct tsa_stamp *s, const char *event, const gi
 					    json_string(outcome_name(s->token.checks[i].outcome)));
 		json_object_set_new(o, "payload_sha256", json_string(s->payload_sha256));
 		json_object_set_new(o, "tsa", json_string(s->url));
-		json_object_set_new(o, "tsa_name", json_string(s->token.tsa_name));
-		json_object_set_new(o, "signer", json_string(s->token.signer));
+		json_object_set_new(o, "tsa_name", json_text(s->token.tsa_name));
+		json_object_set_new(o, "signer", json_text(s->token.signer));
 		json_object_set_new(o, "gen_time", json_string(s->token.gen_time_text));
-		json_object_set_new(o, "serial", json_string(s->token.serial));
-		json_object_set_new(o, "policy", json_string(s->token.policy));
-		json_object_set_new(o, "hash", json_string(s->token.hash));
+		json_object_set_new(o, "serial", json_text(s->token.serial));
+		json_object_set_new(o, "policy", json_text(s->token.policy));
+		json_object_set_new(o, "hash", json_text(s->token.hash));
 		json_object_set_new(o, "checks", checks);
 	}
 	for (size_t i = 0; i < s->attempts_nr; i++)
-		json_array_append_new(attempts, json_pack("{s:s, s:s, s:s?}",
+		json_array_append_new(attempts, json_pack("{s:s, s:s, s:o?}",
 			"tsa", s->attempts[i].url, "result", result_name(s->attempts[i].result),
-			"error", s->attempts[i].error));
+			"error", json_text(s->attempts[i].error)));
 	json_object_set_new(o, "attempts", attempts);
 	return o;
 }
@@ -117,21 +117,21 @@ static void print_stamp(const struct tsa_stamp *s, const char *event, const char
 	struct buf q = BUF_INIT;
 
 	if (!s->url) {
-		printf("'%s' already timestamps the %s event on %s\n", s->tag, event, short_id);
+		printf_ln("'%s' already timestamps the %s event on %s", s->tag, event, short_id);
 		return;
 	}
 	if (!s->stored) {
-		printf("'%s', stored meanwhile by another stamper, timestamps the %s event on %s; "
-		       "this answer was not stored\n", s->tag, event, short_id);
+		printf_ln("'%s', stored meanwhile by another stamper, timestamps the %s event on %s; "
+			  "this answer was not stored", s->tag, event, short_id);
 		return;
 	}
-	printf("timestamped the %s event on %s as '%s'\n", event, short_id, s->tag);
-	printf("tsa       %s\n", s->url);
-	printf("name      %s\n", quote_for_message(&q, s->token.tsa_name));
+	printf_ln("timestamped the %s event on %s as '%s'", event, short_id, s->tag);
+	printf_ln("tsa       %s", s->url);
+	printf_ln("name      %s", quote_for_message(&q, s->token.tsa_name));
 	if (strcmp(s->token.tsa_name, s->token.signer))
-		printf("signer    %s\n", quote_for_message(&q, s->token.signer));
-	printf("time      %s\n", s->token.gen_time_text);
-	printf("serial    %s\n", s->token.serial);
+		printf_ln("signer    %s", quote_for_message(&q, s->token.signer));
+	printf_ln("time      %s", s->token.gen_time_text);
+	printf_ln("serial    %s", s->token.serial);
 	buf_release(&q);
 }
 
@@ -165,7 +165,7 @@ void event_stamp_print(const struct event_stamp *s, const char *event, const git
 		error("%s", s->error);
 	for (size_t i = 0; i < s->stamp.attempts_nr; i++)
 		error("%s", s->stamp.attempts[i].error);
-	fprintf(stderr, "timestamp pending; run 'git box timestamp %s'\n", short_id);
+	fprintf_ln(stderr, "timestamp pending; run 'git box timestamp %s'", short_id);
 }
 
 json_t *event_stamp_json(const struct event_stamp *s, const char *event, const git_oid *commit)
@@ -176,7 +176,7 @@ json_t *event_stamp_json(const struct event_stamp *s, const char *event, const g
 		return NULL;
 	j = stamp_json(&s->stamp, event, commit, 1);
 	json_object_set_new(j, "pending", json_boolean(s->result != TSA_OK));
-	json_object_set_new(j, "error", s->error ? json_string(s->error) : json_null());
+	json_object_set_new(j, "error", s->error ? json_text(s->error) : json_null());
 	return j;
 }
 
@@ -270,7 +270,7 @@ int cmd_timestamp(int argc, char **argv)
 			ret = print_json(j) ? BOX_ERROR : BOX_OK;
 			json_decref(j);
 		} else {
-			printf("nothing to timestamp: every event on the box branch has a timestamp tag\n");
+			printf_ln("nothing to timestamp: every event on the box branch has a timestamp tag");
 			ret = BOX_OK;
 		}
 		goto done;

@@ -41,14 +41,14 @@ int cmd_uninstall(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < report.hooks_removed.nr; i++)
-		printf("removed hook    %s\n", report.hooks_removed.items[i]);
+		printf_ln("removed hook    %s", report.hooks_removed.items[i]);
 	for (size_t i = 0; i < report.config_removed.nr; i++)
-		printf("removed config  %s\n", report.config_removed.items[i]);
+		printf_ln("removed config  %s", report.config_removed.items[i]);
 	if (forgot)
-		printf("removed config  %s%s%s\n", BOX_ID_CONFIG, had_id ? " " : "",
-		       had_id ? git_oid_tostr_s(&id) : "");
+		printf_ln("removed config  %s%s%s", BOX_ID_CONFIG, had_id ? " " : "",
+			  had_id ? git_oid_tostr_s(&id) : "");
 	if (!report.hooks_removed.nr && !report.config_removed.nr && !forgot)
-		printf("nothing of git box's was installed here\n");
+		printf_ln("nothing of git box's was installed here");
 	ret = finish_stdout() ? BOX_ERROR : BOX_OK;
 out:
 	install_report_release(&report);

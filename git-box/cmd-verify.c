@@ -41,11 +41,11 @@ static void print_text(const struct verify_report *r, int quiet)
 			continue;
 		buf_reset(&line);
 		verify_check_describe(&line, c);
-		printf("%-4s %s\n", verify_status_name(c->status), line.ptr);
+		printf_ln("%-4s %s", verify_status_name(c->status), line.ptr);
 	}
 	buf_reset(&line);
 	verify_report_summary(&line, r);
-	printf("%s\n", line.ptr);
+	printf_ln("%s", line.ptr);
 	buf_release(&line);
 }
 

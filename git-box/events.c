@@ -849,6 +849,7 @@ void event_result_describe(struct buf *out, const struct event_result *r)
 {
 	const struct manifest *m = &r->manifest;
 	char hex[SHA256_HEX_LEN + 1];
+	struct buf uid = BUF_INIT, reason = BUF_INIT;
 
 	sha256_hex(hex, r->payload_sha256);
 	buf_addf(out, "%s %s\n", m->event, git_oid_tostr_s(&r->commit));
@@ -858,11 +859,16 @@ void event_result_describe(struct buf *out, const struct event_result *r)
 	buf_addf(out, "  hashed    %zu blob%s (%zu from the cache)\n", r->stats.blobs,
 		 r->stats.blobs == 1 ? "" : "s", r->stats.cached);
 	buf_addf(out, "  manifest  sha256 %s\n", hex);
+	/* A key's uid and a reason may hold a newline: it must not pass for one of these lines. */
 	if (r->signature.len)
-		buf_addf(out, "  signed    %s%s%s as %s, \"%s\"\n", r->signer.uid ? r->signer.uid : "",
-			 r->signer.uid ? " " : "", r->signer.fpr, r->role, r->reason);
+		buf_addf(out, "  signed    %s%s%s as %s, \"%s\"\n",
+			 r->signer.uid ? quote_for_message(&uid, r->signer.uid) : "",
+			 r->signer.uid ? " " : "", r->signer.fpr, r->role,
+			 quote_for_message(&reason, r->reason ? r->reason : ""));
 	else
 		buf_addf(out, "  signed    no (the policy does not sign %s events)\n", m->event);
+	buf_release(&uid);
+	buf_release(&reason);
 }
 
 json_t *event_result_json(const struct event_result *r)
@@ -874,8 +880,9 @@ json_t *event_result_json(const struct event_result *r)
 	sha256_hex(hex, r->payload_sha256);
 	sha256_hex(previous, m->previous);
 	if (r->signature.len)
-		signature = json_pack("{s:s, s:s?, s:s, s:s}", "fingerprint", r->signer.fpr,
-				      "uid", r->signer.uid, "role", r->role, "reason", r->reason);
+		signature = json_pack("{s:s, s:o?, s:s, s:o}", "fingerprint", r->signer.fpr,
+				      "uid", json_text(r->signer.uid), "role", r->role,
+				      "reason", json_text(r->reason));
 	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:o}",
 			 "event", m->event, "commit", git_oid_tostr_s(&r->commit),
 			 "payload_sha256", hex, "previous", m->has_previous ? previous : NULL,

@@ -221,7 +221,10 @@ int box_pending_seal(git_oid *out, const struct box *b, const struct box_events 
 /* The names ("box/seal-1") of the refs/tags/box/ tags on `commit`, sorted. */
 int box_event_tags(struct strlist *out, git_repository *repo, const git_oid *commit);
 
-/* What was recorded, for people: a few lines, each ending in a newline. */
+/*
+ * What was recorded, for people: a few lines, each ending in a newline,
+ * the strings from outside in them escaped (print_lines() prints them).
+ */
 void event_result_describe(struct buf *out, const struct event_result *r);
 /* The same as JSON. */
 json_t *event_result_json(const struct event_result *r);

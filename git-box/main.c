@@ -92,16 +92,18 @@ int open_box(struct box *out, const char *not_a_box_hint)
 
 static void list_commands(FILE *out)
 {
-	fprintf(out, "\nThe git box commands are:\n");
+	fputc('\n', out);
+	fprintf_ln(out, "The git box commands are:");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!commands[i].hidden)
-			fprintf(out, "   %-12s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'git box help <command>' or 'git box <command> --help' opens its manual.\n");
+			fprintf_ln(out, "   %-12s %s", commands[i].name, commands[i].summary);
+	fputc('\n', out);
+	fprintf_ln(out, "'git box help <command>' or 'git box <command> --help' opens its manual.");
 }
 
 static void main_usage(FILE *out)
 {
-	fprintf(out, "usage: %s\n", main_synopsis[0]);
+	fprintf_ln(out, "usage: %s", main_synopsis[0]);
 	list_commands(out);
 }
 
@@ -120,14 +122,14 @@ static int show_version(void)
 	curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
 
 	git_libgit2_version(&major, &minor, &rev);
-	printf("git box version %s\n", GIT_BOX_VERSION);
-	printf("libgit2 %d.%d.%d\n", major, minor, rev);
-	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
-	printf("gpgme %s\n", gpgme_check_version(NULL));
-	printf("libyaml %s\n", yaml);
-	printf("%s\n", archive_version_string());
-	printf("libcurl %s\n", curl->version);
-	printf("jansson %s\n", jansson_version_str());
+	printf_ln("git box version %s", GIT_BOX_VERSION);
+	printf_ln("libgit2 %d.%d.%d", major, minor, rev);
+	printf_ln("%s", OpenSSL_version(OPENSSL_VERSION));
+	printf_ln("gpgme %s", gpgme_check_version(NULL));
+	printf_ln("libyaml %s", yaml);
+	printf_ln("%s", archive_version_string());
+	printf_ln("libcurl %s", curl->version);
+	printf_ln("jansson %s", jansson_version_str());
 	return finish_stdout() ? BOX_ERROR : BOX_OK;
 }
 

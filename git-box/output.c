@@ -9,13 +9,59 @@
 
 #include "banned.h"
 
-static void report(const char *prefix, const char *fmt, va_list ap)
+static void vprint_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {
-	struct buf msg = BUF_INIT;
+	struct buf msg = BUF_INIT, line = BUF_INIT;
 
 	buf_vaddf(&msg, fmt, ap);
-	fprintf(stderr, "%s%s\n", prefix, msg.ptr ? msg.ptr : "");
+	buf_adds(&line, prefix);
+	escape_text(&line, msg.ptr, msg.len, ESCAPE_TERMINAL);
+	buf_addch(&line, '\n');
+	fwrite(line.ptr, 1, line.len, f);
+	buf_release(&line);
 	buf_release(&msg);
+}
+
+static void report(const char *prefix, const char *fmt, va_list ap)
+{
+	vprint_line(stderr, prefix, fmt, ap);
+}
+
+void printf_ln(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_line(stdout, "", fmt, ap);
+	va_end(ap);
+}
+
+void fprintf_ln(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint_line(f, "", fmt, ap);
+	va_end(ap);
+}
+
+void print_lines(FILE *f, const char *text, size_t len)
+{
+	struct buf line = BUF_INIT;
+
+	while (len) {
+		const char *nl = memchr(text, '\n', len);
+		size_t n = nl ? (size_t)(nl - text) : len;
+
+		buf_reset(&line);
+		escape_text(&line, text, n, ESCAPE_TERMINAL);
+		buf_addch(&line, '\n');
+		fwrite(line.ptr, 1, line.len, f);
+		n += nl ? 1 : 0;
+		text += n;
+		len -= n;
+	}
+	buf_release(&line);
 }
 
 int error(const char *fmt, ...)
@@ -55,7 +101,7 @@ void hint(const char *fmt, ...)
 
 int print_json(json_t *value)
 {
-	if (json_dumpf(value, stdout, JSON_SORT_KEYS | JSON_INDENT(2)) < 0)
+	if (json_dumpf(value, stdout, JSON_REPORT_FLAGS) < 0)
 		return error("cannot write the JSON report");
 	fputc('\n', stdout);
 	return 0;

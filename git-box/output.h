@@ -11,6 +11,25 @@
  * modules return errors, commands report them.
  */
 
+/*
+ * Every line of text goes out through these, so that no string from a
+ * repository, a bundle, a key or a token reaches a terminal raw: the
+ * line is formatted whole, every character of it that a terminal would
+ * act on (a newline, an escape sequence, a bidirectional control...) is
+ * shown escaped (escape_text(), ESCAPE_TERMINAL), and the one newline
+ * that ends it is added here. So one call is one line, and the format
+ * holds no newline of its own.
+ */
+void printf_ln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fprintf_ln(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Text of several lines put together by a module (event_result_describe()):
+ * each line escaped and ended as printf_ln() does; the module has escaped
+ * the strings from outside in it, so that their newlines are not taken
+ * for its own.
+ */
+void print_lines(FILE *f, const char *text, size_t len);
+
 /* "error: ..." on stderr; returns BOX_ERROR so callers can `return error(...)`. */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "error: <box_error_last()>", with an optional context prefix. */
@@ -18,7 +37,13 @@ int error_last(const char *context);
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Print a JSON value to stdout in the documented shape (sorted keys). */
+/*
+ * Print a JSON value to stdout in the documented shape: sorted keys, two
+ * spaces of indent, and ASCII only (every other character as \uXXXX),
+ * so that the strings are exact and yet nothing in them can drive a
+ * terminal the report is shown on.
+ */
+#define JSON_REPORT_FLAGS (JSON_SORT_KEYS | JSON_INDENT(2) | JSON_ENSURE_ASCII)
 int print_json(json_t *value);
 /* Flush and check stdout: a write error is an error (disk full, EPIPE). */
 int finish_stdout(void);

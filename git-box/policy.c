@@ -262,12 +262,24 @@ static int is_digits(const char *s)
 	return 1;
 }
 
-static int has_control(const char *s)
+/*
+ * Why text that git box shows (the box's name in verify's summary, a
+ * rule's name in a refusal) could not be shown as it is written, or
+ * NULL: a character a terminal would act on, or one that reorders or
+ * hides the text around it, could make a line say what it does not.
+ */
+static const char *unshowable(const char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
+	size_t len = strlen(s);
+	int32_t cp;
+
+	if (escape_find(s, len, &cp) == len)
+		return NULL;
+	if (cp < 0)
+		return "is not valid UTF-8";
+	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+		return "contains a control character";
+	return "contains a bidirectional or invisible character";
 }
 
 /* What the user wrote, for "expected X, got Y". */
@@ -355,16 +367,18 @@ static int get_text(struct parse_state *ps, const yaml_node_t *node, const char 
 	return scalar_value(ps, node, out);
 }
 
-/* Text meant for people and shells: not empty, one line. */
+/* Text meant for people and shells: not empty, one line, shown as written. */
 static int get_line(struct parse_state *ps, const yaml_node_t *node, const char **out)
 {
+	const char *why;
+
 	if (get_text(ps, node, out) < 0)
 		return -1;
 	if (!**out)
 		return fail_at(ps, node, "must not be empty");
-	if (has_control(*out))
-		return fail_at(ps, node, "'%s' contains a control character",
-			       quote(ps, *out));
+	why = unshowable(*out);
+	if (why)
+		return fail_at(ps, node, "'%s' %s", quote(ps, *out), why);
 	return 0;
 }
 
@@ -579,7 +593,7 @@ static const char *branch_problem(const char *b)
 			return "has a component ending in '.lock'";
 		c = *end ? end + 1 : end;
 	}
-	return NULL;
+	return unshowable(b);
 }
 
 static int parse_fingerprint(struct parse_state *ps, const yaml_node_t *node,

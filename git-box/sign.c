@@ -846,12 +846,12 @@ json_t *sign_check_json(const struct sign_check *c)
 	char when[32];
 
 	format_time(when, sizeof(when), c->created);
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:s?}",
+	return json_pack("{s:s?, s:s?, s:o?, s:o?, s:o?, s:s?, s:o?, s:b, s:b, s:o?}",
 			 "fingerprint", *c->fpr ? c->fpr : NULL,
 			 "signing_key", *c->signing_fpr ? c->signing_fpr : NULL,
-			 "uid", c->uid, "role", c->role, "reason", c->reason,
-			 "time", c->created ? when : NULL, "hash", c->hash,
-			 "good", c->good, "trusted", c->trusted, "problem", c->problem);
+			 "uid", json_text(c->uid), "role", json_text(c->role), "reason", json_text(c->reason),
+			 "time", c->created ? when : NULL, "hash", json_text(c->hash),
+			 "good", c->good, "trusted", c->trusted, "problem", json_text(c->problem));
 }
 
 int sign_key_owns(struct sign_ctx *s, const char *primary, const char *fpr)

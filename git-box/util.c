@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <jansson.h>
 
 #include "banned.h"
 
@@ -278,21 +279,141 @@ int ends_with(const char *s, const char *suffix)
 	return ls >= lx && !memcmp(s + ls - lx, suffix, lx);
 }
 
+size_t utf8_decode(const char *s, size_t n, uint32_t *cp)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len;
+	uint32_t c, min;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	} else if ((p[0] & 0xe0) == 0xc0) {
+		len = 2, c = p[0] & 0x1f, min = 0x80;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		len = 3, c = p[0] & 0x0f, min = 0x800;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		len = 4, c = p[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+int utf8_valid(const char *s, size_t n)
+{
+	uint32_t cp;
+
+	while (n) {
+		size_t len = utf8_decode(s, n, &cp);
+
+		if (!len)
+			return 0;
+		s += len;
+		n -= len;
+	}
+	return 1;
+}
+
+/*
+ * What a terminal must never receive raw: the controls (Cc), the format
+ * characters (Cf), the line and paragraph separators (Zl, Zp), and the
+ * default-ignorable code points, which are drawn as nothing. From the
+ * Unicode 15 character database (DerivedGeneralCategory.txt,
+ * DerivedCoreProperties.txt), sorted.
+ */
+static const struct { uint32_t first, last; } unsafe_ranges[] = {
+	{ 0x0000, 0x001f }, { 0x007f, 0x009f }, { 0x00ad, 0x00ad }, { 0x034f, 0x034f },
+	{ 0x0600, 0x0605 }, { 0x061c, 0x061c }, { 0x06dd, 0x06dd }, { 0x070f, 0x070f },
+	{ 0x0890, 0x0891 }, { 0x08e2, 0x08e2 }, { 0x115f, 0x1160 }, { 0x17b4, 0x17b5 },
+	{ 0x180b, 0x180f }, { 0x200b, 0x200f }, { 0x2028, 0x202e }, { 0x2060, 0x206f },
+	{ 0x3164, 0x3164 }, { 0xfe00, 0xfe0f }, { 0xfeff, 0xfeff }, { 0xffa0, 0xffa0 },
+	{ 0xfff0, 0xfffb }, { 0x110bd, 0x110bd }, { 0x110cd, 0x110cd }, { 0x13430, 0x1343f },
+	{ 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0000, 0xe0fff },
+};
+
+static int unsafe_char(uint32_t cp)
+{
+	size_t lo = 0, hi = ARRAY_SIZE(unsafe_ranges);
+
+	if (cp >= 0x20 && cp < 0x7f)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < unsafe_ranges[mid].first)
+			hi = mid;
+		else if (cp > unsafe_ranges[mid].last)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+void escape_text(struct buf *out, const char *s, size_t len, enum escape_mode mode)
+{
+	const char *kept = s;   /* the start of the run of characters kept as they are */
+
+	buf_grow(out, len);
+	while (len) {
+		uint32_t cp;
+		size_t n = utf8_decode(s, len, &cp);
+
+		if (n && (mode != ESCAPE_TERMINAL || !unsafe_char(cp))) {
+			s += n;
+			len -= n;
+			continue;
+		}
+		buf_add(out, kept, (size_t)(s - kept));
+		if (!n)
+			buf_addf(out, "\\x%02x", (unsigned char)*s), n = 1;
+		else if (cp == '\n')
+			buf_adds(out, "\\n");
+		else if (cp == '\t')
+			buf_adds(out, "\\t");
+		else if (cp < 0x80)
+			buf_addf(out, "\\x%02x", (unsigned)cp);
+		else
+			buf_addf(out, "\\u{%04X}", (unsigned)cp);
+		s += n;
+		len -= n;
+		kept = s;
+	}
+	buf_add(out, kept, (size_t)(s - kept));
+}
+
+size_t escape_find(const char *s, size_t len, int32_t *cp)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		uint32_t c;
+		size_t n = utf8_decode(s + off, len - off, &c);
+
+		if (!n || unsafe_char(c)) {
+			*cp = n ? (int32_t)c : -1;
+			return off;
+		}
+		off += n;
+	}
+	return len;
+}
+
 const char *quote_for_message(struct buf *out, const char *s)
 {
 	buf_reset(out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\n')
-			buf_adds(out, "\\n");
-		else if (*p == '\t')
-			buf_adds(out, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_addf(out, "\\x%02x", *p);
-		else
-			buf_addch(out, (char)*p);
-	}
-	if (!out->ptr)
-		buf_adds(out, "");
+	escape_text(out, s, strlen(s), ESCAPE_TERMINAL);
 	return out->ptr;
 }
 
@@ -301,14 +422,15 @@ const char *quote_for_shell(struct buf *out, const char *s)
 	struct buf plain = BUF_INIT;
 	int safe = *s != '\0', special = 0;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	/* Judged as shown: an escaped character brings a backslash. */
+	quote_for_message(&plain, s);
+	for (const unsigned char *p = (const unsigned char *)plain.ptr; *p; p++) {
 		if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || strchr("/._-", *p)))
 			safe = 0;
 		if (strchr("\"$`\\'", *p))
 			special = 1;
 	}
-	quote_for_message(&plain, s);
 	buf_reset(out);
 	if (safe) {
 		buf_adds(out, plain.ptr);
@@ -325,6 +447,23 @@ const char *quote_for_shell(struct buf *out, const char *s)
 	}
 	buf_release(&plain);
 	return out->ptr;
+}
+
+json_t *json_text(const char *s)
+{
+	struct buf b = BUF_INIT;
+	size_t len;
+	json_t *j;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	if (utf8_valid(s, len))
+		return json_stringn(s, len);
+	escape_text(&b, s, len, ESCAPE_INVALID_UTF8);
+	j = json_stringn(b.ptr, b.len);
+	buf_release(&b);
+	return j;
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)

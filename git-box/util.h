@@ -77,7 +77,49 @@ void strlist_release(struct strlist *l);
 
 int starts_with(const char *s, const char *prefix);
 int ends_with(const char *s, const char *suffix);
-/* Duplicate s with every character a shell-safe printable, for messages. */
+
+/*
+ * Decode the UTF-8 character at s (n > 0 bytes left) into *cp; returns
+ * its length, or 0 when the bytes there are not one (a stray
+ * continuation byte, a truncated sequence, an overlong form, a surrogate,
+ * a value past U+10FFFF).
+ */
+size_t utf8_decode(const char *s, size_t n, uint32_t *cp);
+int utf8_valid(const char *s, size_t n);
+
+/*
+ * Text from a repository, a bundle, a key or a token, made harmless to
+ * show (git-box(1), OUTPUT); appended to `out`.
+ *
+ * ESCAPE_TERMINAL, for every line shown to people (output.h prints each
+ * through it): printable ASCII and UTF-8 text are kept; a newline is
+ * shown as \n, a tab as \t, another ASCII control or DEL as \xNN, a byte
+ * that is not valid UTF-8 as \xNN, and a character that could move the
+ * cursor or reorder or hide the text around it as \u{XXXX}: the C1
+ * controls, the format characters (Cf: bidirectional marks, embeddings,
+ * overrides and isolates, zero-width characters, the byte order mark,
+ * tag characters), the line and paragraph separators and the other
+ * invisible (default-ignorable) code points. A backslash stays as it
+ * is, so escaping twice changes nothing: the notation is for reading;
+ * the JSON outputs are the exact form.
+ *
+ * ESCAPE_INVALID_UTF8, for JSON strings: only bytes that are not valid
+ * UTF-8 become \xNN; the JSON writer escapes the rest.
+ */
+enum escape_mode {
+	ESCAPE_TERMINAL,
+	ESCAPE_INVALID_UTF8,
+};
+void escape_text(struct buf *out, const char *s, size_t len, enum escape_mode mode);
+
+/*
+ * The offset of the first character of s that ESCAPE_TERMINAL shows
+ * escaped, with its code point in *cp (-1: a byte that is not UTF-8),
+ * or len when there is none.
+ */
+size_t escape_find(const char *s, size_t len, int32_t *cp);
+
+/* `s` escaped for a terminal (escape_text()), in `out`, which is reset first. */
 const char *quote_for_message(struct buf *out, const char *s);
 /*
  * A path as a hint shows it inside a command to run: as it is when it is
@@ -86,6 +128,15 @@ const char *quote_for_message(struct buf *out, const char *s);
  * are shown escaped as quote_for_message() shows them, never raw.
  */
 const char *quote_for_shell(struct buf *out, const char *s);
+
+/*
+ * A JSON string of text from outside (NULL gives NULL, for jansson's
+ * "o?"): exact when it is valid UTF-8, which json_string() demands;
+ * otherwise each byte that is not is written as the four characters
+ * \xNN (ESCAPE_INVALID_UTF8), never dropped and never failing.
+ */
+struct json_t;
+struct json_t *json_text(const char *s);
 
 #include <sys/types.h>
 

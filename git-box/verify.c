@@ -156,14 +156,14 @@ json_t *verify_report_json(const struct verify_report *r)
 	for (size_t i = 0; i < r->nr; i++) {
 		const struct verify_check *c = &r->checks[i];
 
-		json_array_append_new(checks, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s}",
+		json_array_append_new(checks, json_pack("{s:s, s:s, s:o?, s:s?, s:o?, s:o}",
 							"check", c->check, "status", verify_status_json(c->status),
-							"event", c->event,
+							"event", json_text(c->event),
 							"commit", c->has_commit ? git_oid_tostr_s(&c->commit) : NULL,
-							"path", c->path, "detail", c->detail));
+							"path", json_text(c->path), "detail", json_text(c->detail)));
 	}
-	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:{s:o, s:s?}, s:o, s:I, s:I, s:s}",
-			 "schema", VERIFY_SCHEMA, "box", r->box, "name", r->name, "commit", r->commit,
+	return json_pack("{s:s, s:s?, s:o?, s:s?, s:s?, s:{s:o, s:s?}, s:o, s:I, s:I, s:s}",
+			 "schema", VERIFY_SCHEMA, "box", r->box, "name", json_text(r->name), "commit", r->commit,
 			 "state", r->state, "trust", "signers", signers, "source", r->trust_source,
 			 "checks", checks, "failures", (json_int_t)r->failures,
 			 "warnings", (json_int_t)r->warnings, "verdict", verify_verdict(r));

@@ -77,13 +77,16 @@ int cmd_hook(int argc, char **argv)
 	for (size_t i = 0; server_hook_names[i]; i++)
 		known |= !strcmp(server_hook_names[i], argv[1]);
 	if (!known) {
+		struct buf names = BUF_INIT;
+
 		error("'%s' is not a hook git box handles", argv[1]);
-		fprintf(stderr, "\nThe hooks are:");
 		for (size_t i = 0; box_hook_names[i]; i++)
-			fprintf(stderr, " %s", box_hook_names[i]);
+			buf_addf(&names, " %s", box_hook_names[i]);
 		for (size_t i = 0; server_hook_names[i]; i++)
-			fprintf(stderr, " %s", server_hook_names[i]);
-		fprintf(stderr, "\n");
+			buf_addf(&names, " %s", server_hook_names[i]);
+		fputc('\n', stderr);
+		fprintf_ln(stderr, "The hooks are:%s", names.ptr);
+		buf_release(&names);
 		return BOX_ERROR;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++)

@@ -56,12 +56,12 @@ int hook_post_commit(int argc, char **argv)
 		warning("the commit %.12s is not signed: %s", id, box_error_last());
 		hint("sign it later with 'git box checkpoint %.12s'; 'git box status' lists unsigned commits", id);
 	} else {
-		fprintf(stderr, "git box: checkpoint %.12s signed by %s\n", id,
-			r.signer.uid ? r.signer.uid : r.signer.fpr);
+		fprintf_ln(stderr, "git box: checkpoint %.12s signed by %s", id,
+			   r.signer.uid ? r.signer.uid : r.signer.fpr);
 		/* A TSA that does not answer must not hold up a commit for long. */
 		event_stamp_run(&stamp, &box, &box.tip, "checkpoint", &r.payload, 10 * 1000);
 		if (stamp.wanted && stamp.result == TSA_OK)
-			fprintf(stderr, "git box: checkpoint %.12s timestamped as '%s'\n", id, stamp.stamp.tag);
+			fprintf_ln(stderr, "git box: checkpoint %.12s timestamped as '%s'", id, stamp.stamp.tag);
 		else if (stamp.wanted)
 			event_stamp_print(&stamp, "checkpoint", &box.tip);
 	}
